@@ -1,0 +1,382 @@
+"""Writes of the accounts app. Keyword-only, typed, named <thing>_<verb>."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.choices import (
+    AccountStatus,
+    ActivityKind,
+    BillingPeriod,
+    DiscountType,
+    SubscriptionStatus,
+    TaskStatus,
+)
+from accounts.models import Account, Activity, Contact, Goal, GoalRevision, Subscription, Task
+from csplatform.models import User
+
+FOUR_PLACES = Decimal("0.0001")
+ZERO = Decimal("0")
+
+# Subscriptions -------------------------------------------------------------------------
+
+
+def months_in_billing_period(*, billing_period: str, custom_months: int | None = None) -> int:
+    months = BillingPeriod(billing_period).months
+    if months is None:
+        if not custom_months or custom_months < 1:
+            raise ValueError("an 'every N months' billing period needs N of at least 1")
+        return custom_months
+    return months
+
+
+def subscription_net_amount(
+    *, unit_price: Decimal, quantity: int, discount_type: str, discount_value: Decimal
+) -> Decimal:
+    """Recurring amount per billing period after discount; never below zero."""
+    gross = Decimal(unit_price) * quantity
+    if discount_type == DiscountType.PERCENT:
+        net = gross - gross * Decimal(discount_value) / Decimal(100)
+    elif discount_type == DiscountType.AMOUNT:
+        net = gross - Decimal(discount_value)
+    else:
+        net = gross
+    return max(net, ZERO)
+
+
+def subscription_mrr(
+    *,
+    unit_price: Decimal,
+    quantity: int,
+    discount_type: str,
+    discount_value: Decimal,
+    billing_period: str,
+    billing_period_months: int | None = None,
+) -> Decimal:
+    """MRR = (recurring amount − discount) ÷ months in the billing period (SPEC §1, §3).
+
+    One-time fees are not an input: they never count towards MRR.
+    """
+    months = months_in_billing_period(
+        billing_period=billing_period, custom_months=billing_period_months
+    )
+    net = subscription_net_amount(
+        unit_price=unit_price,
+        quantity=quantity,
+        discount_type=discount_type,
+        discount_value=discount_value,
+    )
+    return (net / Decimal(months)).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _subscription_prepare(subscription: Subscription) -> None:
+    subscription.billing_period_months = months_in_billing_period(
+        billing_period=subscription.billing_period,
+        custom_months=subscription.billing_period_months,
+    )
+    subscription.mrr = subscription_mrr(
+        unit_price=subscription.unit_price,
+        quantity=subscription.quantity,
+        discount_type=subscription.discount_type,
+        discount_value=subscription.discount_value,
+        billing_period=subscription.billing_period,
+        billing_period_months=subscription.billing_period_months,
+    )
+
+
+def subscription_save(*, subscription: Subscription, actor: User | None = None) -> Subscription:
+    """Create or update a subscription, keeping its MRR and its account's figures right."""
+    created = subscription.pk is None
+    _subscription_prepare(subscription)
+    with transaction.atomic():
+        subscription.full_clean()
+        subscription.save()
+        account_financials_refresh(account_ids=[subscription.account_id])
+        if created:
+            activity_record(
+                account_id=subscription.account_id,
+                subject=_("Subscription added: %(plan)s") % {"plan": subscription.plan_name},
+                kind=ActivityKind.SYSTEM,
+                author=actor,
+                source="accounts",
+            )
+    return subscription
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    account_id = subscription.account_id
+    with transaction.atomic():
+        subscription.delete()
+        account_financials_refresh(account_ids=[account_id])
+
+
+def subscriptions_bulk_create(
+    *, subscriptions: Iterable[Subscription], batch_size: int = 2000
+) -> list[Subscription]:
+    """Create many subscriptions at once (imports, demo data); refresh their accounts in one go."""
+    items = list(subscriptions)
+    for sub in items:
+        _subscription_prepare(sub)
+    with transaction.atomic():
+        created = Subscription.objects.bulk_create(items, batch_size=batch_size)
+        account_financials_refresh(account_ids={s.account_id for s in items})
+    return created
+
+
+def account_financials_refresh(
+    *, account_ids: Iterable[int] | None = None, today: date | None = None
+) -> int:
+    """Recompute Account.mrr and Account.renewal_date from subscriptions, set-based.
+
+    Active = status active and started on or before today. Runs for the given accounts, or
+    for all of them (nightly, so that subscriptions starting or ending move MRR).
+    """
+    today = today or timezone.now().date()
+    active = Subscription.objects.filter(
+        account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE, start_date__lte=today
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    mrr = active.values("account").annotate(total=Sum("mrr")).values("total")
+    renewal = (
+        active.filter(end_date__isnull=False)
+        .values("account")
+        .annotate(first=Min("end_date"))
+        .values("first")
+    )
+    qs = Account.objects.all()
+    if account_ids is not None:
+        ids = list(account_ids)
+        if not ids:
+            return 0
+        qs = qs.filter(pk__in=ids)
+    return qs.update(
+        mrr=Coalesce(Subquery(mrr), Value(ZERO)),
+        renewal_date=Subquery(renewal),
+        updated_at=timezone.now(),
+    )
+
+
+# Accounts ------------------------------------------------------------------------------
+
+
+def account_create(
+    *, actor: User | None = None, tags: Iterable[Any] = (), **fields: Any
+) -> Account:
+    account = Account(**fields)
+    if account.owner_id is None and actor is not None and actor.role == "CSM":
+        account.owner = actor
+    if account.status != AccountStatus.TRIAL and account.customer_since is None:
+        account.customer_since = timezone.now().date()
+    with transaction.atomic():
+        account.full_clean()
+        account.save()
+        if tags:
+            account.tags.set(tags)
+        activity_record(
+            account_id=account.pk,
+            subject=_("Account created"),
+            kind=ActivityKind.SYSTEM,
+            author=actor,
+            source="accounts",
+        )
+    return account
+
+
+def account_update(
+    *, account: Account, actor: User | None = None, tags: Iterable[Any] | None = None, **fields: Any
+) -> Account:
+    old_owner_id = account.owner_id
+    for name, value in fields.items():
+        setattr(account, name, value)
+    if account.status == AccountStatus.CHURNED and account.churned_at is None:
+        account.churned_at = timezone.now().date()
+    with transaction.atomic():
+        account.full_clean()
+        account.save()
+        if tags is not None:
+            account.tags.set(tags)
+        if account.owner_id != old_owner_id:
+            activity_record(
+                account_id=account.pk,
+                subject=_("Owner changed to %(owner)s") % {"owner": account.owner or _("nobody")},
+                kind=ActivityKind.SYSTEM,
+                author=actor,
+                source="accounts",
+            )
+    return account
+
+
+# Contacts ------------------------------------------------------------------------------
+
+
+def contact_save(*, contact: Contact) -> Contact:
+    with transaction.atomic():
+        contact.full_clean()
+        contact.save()
+        if contact.is_primary:
+            # One primary contact per account.
+            Contact.objects.filter(account_id=contact.account_id, is_primary=True).exclude(
+                pk=contact.pk
+            ).update(is_primary=False)
+    return contact
+
+
+# Timeline ------------------------------------------------------------------------------
+
+
+def activity_record(
+    *,
+    account_id: int,
+    subject: str,
+    kind: str = ActivityKind.NOTE,
+    summary: str = "",
+    author: User | None = None,
+    occurred_at: Any = None,
+    source: str = "",
+    metadata: Mapping[str, Any] | None = None,
+    contact_ids: Iterable[int] = (),
+) -> Activity:
+    """Put an entry on an account's timeline. Every app calls this for what it does."""
+    activity = Activity.objects.create(
+        account_id=account_id,
+        kind=kind,
+        subject=subject[:255],
+        summary=summary,
+        author=author,
+        occurred_at=occurred_at or timezone.now(),
+        source=source,
+        metadata=dict(metadata or {}),
+    )
+    ids = list(contact_ids)
+    if ids:
+        activity.contacts.set(ids)
+        Contact.objects.filter(pk__in=ids).update(last_contacted_at=activity.occurred_at)
+    return activity
+
+
+# Tasks ---------------------------------------------------------------------------------
+
+
+def task_create(
+    *,
+    account: Account,
+    title: str,
+    actor: User | None = None,
+    assignee: User | None = None,
+    source: str = "",
+    dedupe_key: str = "",
+    **fields: Any,
+) -> Task:
+    """Create a task; with a dedupe_key, update the open task for the same reason instead."""
+    assignee = assignee or account.owner
+    with transaction.atomic():
+        if dedupe_key:
+            existing = (
+                Task.objects.select_for_update()
+                .filter(account=account, dedupe_key=dedupe_key, status=TaskStatus.OPEN)
+                .first()
+            )
+            if existing is not None:
+                existing.title = title
+                for name, value in fields.items():
+                    setattr(existing, name, value)
+                existing.save()
+                return existing
+        task = Task(
+            account=account,
+            title=title,
+            assignee=assignee,
+            created_by=actor,
+            source=source,
+            dedupe_key=dedupe_key,
+            **fields,
+        )
+        task.full_clean()
+        task.save()
+    return task
+
+
+def task_update(*, task: Task, **fields: Any) -> Task:
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.full_clean()
+    task.save()
+    return task
+
+
+def task_complete(*, task: Task, actor: User | None, outcome: str = "", note: str = "") -> Task:
+    """Close a task with an outcome and note, and log it on the account's timeline."""
+    if task.status != TaskStatus.OPEN:
+        return task
+    with transaction.atomic():
+        task.status = TaskStatus.DONE
+        task.completed_at = timezone.now()
+        task.outcome = outcome
+        task.note = note
+        task.snoozed_until = None
+        task.save()
+        activity_record(
+            account_id=task.account_id,
+            subject=_("Task completed: %(title)s") % {"title": task.title},
+            summary="\n\n".join(p for p in (outcome, note) if p),
+            kind=ActivityKind.SYSTEM,
+            author=actor,
+            source="accounts",
+            metadata={"task_id": task.pk},
+        )
+    return task
+
+
+def task_snooze(*, task: Task, until: date) -> Task:
+    if until <= timezone.localdate():
+        raise ValueError(_("Snooze until a future date."))
+    task.snoozed_until = until
+    task.due_date = until
+    task.save(update_fields=["snoozed_until", "due_date", "updated_at"])
+    return task
+
+
+# Goals ---------------------------------------------------------------------------------
+
+
+def goal_save(*, goal: Goal, actor: User | None = None, note: str = "") -> Goal:
+    """Create or update a goal; every change of status or target is kept as a revision."""
+    previous = (
+        Goal.objects.filter(pk=goal.pk).values("status", "target").first() if goal.pk else None
+    )
+    with transaction.atomic():
+        goal.full_clean()
+        goal.save()
+        if previous is None or previous != {"status": goal.status, "target": goal.target} or note:
+            GoalRevision.objects.create(
+                goal=goal, author=actor, status=goal.status, target=goal.target, note=note
+            )
+    return goal
+
+
+__all__ = [
+    "account_create",
+    "account_financials_refresh",
+    "account_update",
+    "activity_record",
+    "contact_save",
+    "goal_save",
+    "months_in_billing_period",
+    "subscription_delete",
+    "subscription_mrr",
+    "subscription_net_amount",
+    "subscription_save",
+    "subscriptions_bulk_create",
+    "task_complete",
+    "task_create",
+    "task_snooze",
+    "task_update",
+]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from csplatform.models import ApiKey, User
+from csplatform.services import api_key_hash
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>` (also accepts `Token <key>` and `Bearer <key>`)."""
+
+    keywords = ("api-key", "token", "bearer")
+
+    def authenticate(self, request: Request) -> tuple[User, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1").split()
+        if not header or header[0].lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Invalid Authorization header: expected '<keyword> <key>'."
+            )
+        key = (
+            ApiKey.objects.select_related("user")
+            .filter(hashed_key=api_key_hash(header[1]), revoked_at__isnull=True)
+            .first()
+        )
+        if key is None or not key.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        # Touch last_used_at at most once a minute to keep hot paths write-free.
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return key.user, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Api-Key realm="api"'

@@ -1,0 +1,7 @@
+"""The /api/v1/ root: each app contributes its routes through an include."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+]

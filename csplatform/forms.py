@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.utils.translation import gettext_lazy as _
+
+from csplatform.choices import NotificationCategory
+from csplatform.models import User
+from csplatform.services import email_enqueue
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Sends the reset link through the email outbox instead of directly."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        user: User = context["user"]
+        email_enqueue(
+            idempotency_key=f"password-reset:{user.pk}:{context['token']}",
+            template="password_reset",
+            context={
+                "user": user,
+                "reset_path": f"/password/reset/{context['uid']}/{context['token']}/",
+            },
+            to=[to_email],
+            category=NotificationCategory.SECURITY,
+            user=user,
+        )
+
+
+class NotificationPreferencesForm(forms.Form):
+    categories = forms.MultipleChoiceField(
+        label=_("Email me about"),
+        choices=[(c.value, c.label) for c in NotificationCategory.optional()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", _("Save preferences")))
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Key name"), max_length=100, help_text=_("What will use this key?")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("create", _("Create key")))

@@ -1,0 +1,5 @@
+from .apikeys import ApiKey
+from .outbox import OutboundEmail
+from .users import User
+
+__all__ = ["ApiKey", "OutboundEmail", "User"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import smtplib
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -13,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from csplatform.choices import EmailStatus, NotificationCategory, Role
@@ -91,6 +93,35 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 
 # Email outbox --------------------------------------------------------------------------
+#
+# Every email is a row first (inserted in the caller's transaction, so an email exists if
+# and only if the change that caused it was committed), and a Celery task second (queued
+# by transaction.on_commit). The row's unique idempotency key makes a repeated call a
+# no-op; the row lock held across the SMTP exchange makes a duplicated task a no-op; the
+# sweeper re-queues rows whose task never arrived (broker down when the caller committed).
+
+
+def _render_email(
+    template: str, context: Mapping[str, Any], language: str | None
+) -> tuple[str, str, str]:
+    """Render (subject, text body, HTML body) from templates/emails/<template>*.
+
+    The HTML part is autoescaped as usual. The text part and the subject are not HTML, so
+    they are rendered with autoescaping off: a customer called "A & B" must not arrive as
+    "A &amp; B" in the plain-text part.
+    """
+    ctx = {"site_url": settings.SITE_URL, "company_name": settings.COMPANY_NAME, **context}
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = _render_plain(f"emails/{template}_subject.txt", ctx)
+        body_text = _render_plain(f"emails/{template}.txt", ctx)
+        body_html = render_to_string(f"emails/{template}.html", ctx)
+    # A header must be one line; templates may wrap for readability.
+    return " ".join(subject.split()), body_text, body_html
+
+
+def _render_plain(name: str, ctx: dict[str, Any]) -> str:
+    template = get_template(name)
+    return template.template.render(Context(ctx, autoescape=False))  # type: ignore[attr-defined]
 
 
 def email_enqueue(
@@ -104,20 +135,23 @@ def email_enqueue(
     headers: Mapping[str, str] | None = None,
     language: str | None = None,
 ) -> OutboundEmail:
-    """Record an email in the outbox and send it after the transaction commits.
+    """Record an email in the outbox and send it after the caller's transaction commits.
 
     `template` names three files under templates/emails/: <name>_subject.txt, <name>.txt
-    and <name>.html. Calling twice with the same key returns the first row unchanged.
+    and <name>.html; they receive `site_url` and `company_name` besides `context`, so every
+    email can link back to the platform. Calling twice with the same key returns the first
+    row unchanged and sends nothing more. When `user` has switched `category` off the row is
+    kept with status "suppressed" (so the key stays used) and nothing is sent; security
+    emails are always sent.
     """
+    if not to:
+        raise ValueError("email_enqueue needs at least one recipient")
+    category = NotificationCategory(category)
     existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
-    ctx = {"site_url": settings.SITE_URL, "company_name": settings.COMPANY_NAME, **context}
-    with translation.override(language or settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", ctx).split())
-        body_text = render_to_string(f"emails/{template}.txt", ctx)
-        body_html = render_to_string(f"emails/{template}.html", ctx)
-    wanted = user is None or user.wants_email(str(category))
+    subject, body_text, body_html = _render_email(template, context, language)
+    wanted = user is None or user.wants_email(category)
     row = OutboundEmail(
         idempotency_key=idempotency_key,
         category=category,
@@ -131,14 +165,26 @@ def email_enqueue(
         status=EmailStatus.PENDING if wanted else EmailStatus.SUPPRESSED,
     )
     try:
+        # A savepoint, so that losing the race below leaves the caller's transaction usable.
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        # A concurrent caller inserted the same key first; theirs wins.
+        # A concurrent caller inserted the same key first; theirs wins and sends.
         return OutboundEmail.objects.get(idempotency_key=idempotency_key)
     if wanted:
         _enqueue_send(row.pk)
     return row
+
+
+def email_retry(*, email: OutboundEmail) -> OutboundEmail:
+    """Give a failed email a fresh set of attempts (operators use it from the admin)."""
+    updated = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.FAILED).update(
+        status=EmailStatus.PENDING, attempts=0, updated_at=timezone.now()
+    )
+    if updated:
+        _enqueue_send(email.pk)
+    email.refresh_from_db()
+    return email
 
 
 def _enqueue_send(email_id: int) -> None:
@@ -147,65 +193,140 @@ def _enqueue_send(email_id: int) -> None:
     def _send() -> None:
         try:
             outbox_send.delay(email_id)
-        except Exception:  # broker down: the sweeper picks the row up later
+        except Exception:
+            # The broker is unreachable. The row is committed and pending, so the sweeper
+            # sends it later; the caller's request must not fail because of it.
             logger.exception("could not enqueue outbox email %s; the sweeper will retry", email_id)
 
     transaction.on_commit(_send)
 
 
 class OutboxDeliveryError(Exception):
-    """Sending failed; the task retries with backoff."""
+    """Sending failed for a reason that may go away; the task retries with backoff."""
+
+
+def _is_permanent(exc: BaseException) -> bool:
+    """Would sending the same message again fail the same way (a 5xx, a malformed message)?"""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return isinstance(exc, ValueError)  # BadHeaderError and bad addresses
+
+
+def _build_message(row: OutboundEmail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=row.from_email,
+        to=row.to,
+        headers={"X-Csplatform-Email-Id": row.idempotency_key[:200], **row.headers},
+    )
+    if row.body_html:
+        message.attach_alternative(row.body_html, "text/html")
+    message.message()  # raises now, not mid-conversation, on a header that cannot be sent
+    return message
 
 
 def email_deliver(*, email_id: int) -> bool:
-    """Send one outbox row exactly once. Returns True if this call sent it.
+    """Send one outbox row at most once. Returns True if this call sent it.
 
-    The row is locked for the whole SMTP exchange, so a duplicated task waits and then finds
-    it sent; a task retried after a failure finds it pending and sends it.
+    The row is claimed with SELECT … FOR UPDATE SKIP LOCKED and stays locked for the whole
+    SMTP exchange, so a duplicated task (a retry racing a redelivery, the sweeper racing a
+    slow worker) either finds the row locked and returns, or waits its turn and finds it
+    sent. Rows that are sent, failed or suppressed are never sent again.
+
+    A failure that may go away (connection refused, timeout, 4xx) increments `attempts`,
+    records `last_error`, commits, and raises OutboxDeliveryError so that Celery retries
+    with exponential backoff; at OUTBOX_MAX_ATTEMPTS, or on a permanent failure (5xx, a
+    message that cannot be built), the row becomes "failed" and nothing is raised.
+
+    The crash window. SMTP has no two-phase commit, so one window remains in which a
+    crash duplicates an email: after the server has answered 250 to DATA and before the
+    "sent" UPDATE commits. If the worker dies there (kill -9, power loss, the database
+    connection drops), the row rolls back to pending and the redelivered task (acks_late +
+    reject_on_worker_lost) or the sweeper sends it again. The window is kept as short as
+    possible: the message is built and the connection opened before the send, nothing but
+    one UPDATE and the COMMIT follow the 250, and QUIT happens after the commit (a failing
+    QUIT must not turn a delivered email into a "failure" that is retried). A crash at any
+    other moment loses nothing and duplicates nothing: before the 250 the server has not
+    taken the message, after the COMMIT the row says "sent".
     """
+    connection = get_connection(fail_silently=False)
     error = ""
-    with transaction.atomic():
-        row = OutboundEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
-        if row is None or row.status not in (EmailStatus.PENDING, EmailStatus.FAILED):
-            return False
-        row.attempts += 1
-        message = EmailMultiAlternatives(
-            subject=row.subject,
-            body=row.body_text,
-            from_email=row.from_email,
-            to=row.to,
-            headers={"X-Csplatform-Email-Id": row.idempotency_key[:200], **row.headers},
-            connection=get_connection(fail_silently=False),
-        )
-        if row.body_html:
-            message.attach_alternative(row.body_html, "text/html")
-        try:
-            message.send()
-        except Exception as exc:
-            row.status = (
-                EmailStatus.FAILED
-                if row.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-                else EmailStatus.PENDING
+    sent = False
+    try:
+        with transaction.atomic():
+            row = (
+                OutboundEmail.objects.select_for_update(skip_locked=True)
+                .filter(pk=email_id, status=EmailStatus.PENDING)
+                .first()
             )
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.save(update_fields=["attempts", "status", "last_error", "updated_at"])
-            error = row.last_error
-        else:
-            row.status = EmailStatus.SENT
-            row.sent_at = timezone.now()
-            row.last_error = ""
-            row.save(update_fields=["attempts", "status", "sent_at", "last_error", "updated_at"])
-    # Raised after the commit so the attempt count and error survive for the retry.
+            if row is None:
+                # Sent, failed, suppressed, deleted, or being sent by another worker
+                # right now (which retries on its own if it fails).
+                return False
+            row.attempts += 1
+            try:
+                message = _build_message(row)
+                connection.open()
+                # The connection is already open, so send_messages does not QUIT it.
+                if connection.send_messages([message]) != 1:
+                    raise ValueError("the message has no recipients")
+            except Exception as exc:
+                permanent = _is_permanent(exc)
+                row.status = (
+                    EmailStatus.FAILED
+                    if permanent or row.attempts >= settings.OUTBOX_MAX_ATTEMPTS
+                    else EmailStatus.PENDING
+                )
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                row.save(update_fields=["attempts", "status", "last_error", "updated_at"])
+                logger.warning(
+                    "outbox email %s attempt %s failed (%s): %s",
+                    row.pk,
+                    row.attempts,
+                    row.status,
+                    row.last_error,
+                )
+                if row.status == EmailStatus.PENDING:
+                    error = row.last_error
+            else:
+                # The crash window starts here: keep only the UPDATE and COMMIT in it.
+                row.status = EmailStatus.SENT
+                row.sent_at = timezone.now()
+                row.last_error = ""
+                row.save(
+                    update_fields=["attempts", "status", "sent_at", "last_error", "updated_at"]
+                )
+                sent = True
+    finally:
+        try:
+            connection.close()
+        except Exception:  # the message is delivered or recorded as failed; QUIT is moot
+            logger.info("closing the SMTP connection failed", exc_info=True)
+    # Raised after the commit so that the attempt count and the error survive the retry.
     if error:
         raise OutboxDeliveryError(error)
-    return True
+    return sent
 
 
-def outbox_pending_ids(*, older_than_seconds: int) -> list[int]:
-    """Pending rows whose enqueue was lost (broker down, worker crash before ack)."""
+def outbox_claim_stale(*, older_than_seconds: int, limit: int = 1000) -> list[int]:
+    """Claim pending rows untouched for `older_than_seconds` and return their ids.
+
+    These are emails whose task was lost: the broker was down when the caller committed,
+    or a worker died and the broker will not redeliver before its visibility timeout.
+    Claiming bumps `updated_at`, so two sweepers running at once, or the next sweep, do not
+    queue the same row again; a row being sent right now is locked and skipped.
+    """
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    return list(
-        OutboundEmail.objects.filter(status=EmailStatus.PENDING, updated_at__lt=cutoff)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:1000]
-    )
+    with transaction.atomic():
+        ids = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=EmailStatus.PENDING, updated_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboundEmail.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    return ids

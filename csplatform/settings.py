@@ -189,6 +189,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Seconds before a pending outbox row is picked up again by the sweeper (lost enqueue).
 OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=300)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# Retry delays are OUTBOX_RETRY_BACKOFF × 2^n seconds, at most OUTBOX_RETRY_BACKOFF_MAX;
+# the maximum stays below OUTBOX_SWEEP_AFTER_SECONDS so the sweeper does not pre-empt a
+# scheduled retry (harmless if it does: the row lock stops a second send).
+OUTBOX_RETRY_BACKOFF = env.int("OUTBOX_RETRY_BACKOFF", default=2)
+OUTBOX_RETRY_BACKOFF_MAX = env.int("OUTBOX_RETRY_BACKOFF_MAX", default=240)
 
 # Celery --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -35,7 +35,8 @@ RENEWAL_WINDOWS = [
 ]
 
 
-def _owners() -> QuerySet[User]:
+def _owners(request: object = None) -> QuerySet[User]:
+    # django-filter calls a queryset callable with the request.
     return User.objects.filter(is_active=True).order_by("first_name", "username")
 
 

@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from accounts.choices import SubscriptionStatus, TaskStatus
+from accounts.choices import SubscriptionStatus, TaskPriority, TaskStatus
 from accounts.models import Account, Activity, Contact, Goal, Subscription, Task
+from csplatform.choices import Role
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
+
+# Priority is stored as text; sorting needs its rank, not its alphabetical order.
+PRIORITY_RANK = Case(
+    When(priority=TaskPriority.URGENT, then=Value(0)),
+    When(priority=TaskPriority.HIGH, then=Value(1)),
+    When(priority=TaskPriority.NORMAL, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
 
 
 def account_list(*, user: User | None = None) -> QuerySet[Account]:
@@ -37,7 +61,79 @@ def tasks_for_user(*, user: User, include_snoozed: bool = False) -> QuerySet[Tas
     )
     if not include_snoozed:
         qs = qs.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today))
-    return qs.order_by("due_date", "-priority", "pk")
+    return qs.annotate(priority_rank=PRIORITY_RANK).order_by("due_date", "priority_rank", "pk")
+
+
+def task_list() -> QuerySet[Task]:
+    """Tasks as the task list shows them: open and overdue first, then by due date."""
+    today = timezone.localdate()
+    return (
+        Task.objects.select_related("account", "assignee")
+        .annotate(
+            overdue_rank=Case(
+                When(status=TaskStatus.OPEN, due_date__lt=today, then=Value(0)),
+                When(status=TaskStatus.OPEN, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
+            priority_rank=PRIORITY_RANK,
+        )
+        .order_by("overdue_rank", "due_date", "priority_rank", "pk")
+    )
+
+
+def task_can_change(*, user: Any, task: Task) -> bool:
+    """Owner-level editors of the task's account, or the task's own assignee (not a Viewer)."""
+    if can_edit_owned(user, task.account.owner_id):
+        return True
+    return (
+        getattr(user, "is_authenticated", False)
+        and task.assignee_id == user.pk
+        and user.role in (Role.CSM, Role.CS_LEAD, Role.ADMIN)
+    )
+
+
+@dataclass(frozen=True)
+class BookKpis:
+    """The small numbers at the top of "My book"."""
+
+    accounts: int
+    mrr_by_currency: list[tuple[str, Decimal, Decimal]]  # (currency, MRR, ARR)
+    renewals_90d: int
+    tasks_overdue: int
+    tasks_due_today: int
+
+
+def my_book_kpis(*, user: User) -> BookKpis:
+    """Counts and MRR of the user's book in two queries, whatever its size."""
+    today = timezone.localdate()
+    per_currency = list(
+        Account.objects.filter(owner=user)
+        .values("currency")
+        .annotate(
+            n=Count("pk"),
+            mrr=Sum("mrr"),
+            renewing=Count(
+                "pk",
+                filter=Q(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=90)),
+            ),
+        )
+        .order_by("currency")
+    )
+    tasks = Task.objects.filter(assignee=user, status=TaskStatus.OPEN).aggregate(
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+        today=Count("pk", filter=Q(due_date=today)),
+    )
+    return BookKpis(
+        accounts=sum(r["n"] for r in per_currency),
+        mrr_by_currency=[
+            (r["currency"], r["mrr"] or Decimal(0), (r["mrr"] or Decimal(0)) * 12)
+            for r in per_currency
+        ],
+        renewals_90d=sum(r["renewing"] for r in per_currency),
+        tasks_overdue=tasks["overdue"],
+        tasks_due_today=tasks["today"],
+    )
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,10 @@ def contact_save(*, contact: Contact) -> Contact:
     return contact
 
 
+def contact_delete(*, contact: Contact) -> None:
+    contact.delete()
+
+
 # Timeline ------------------------------------------------------------------------------
 
 
@@ -367,6 +371,7 @@ __all__ = [
     "account_financials_refresh",
     "account_update",
     "activity_record",
+    "contact_delete",
     "contact_save",
     "goal_save",
     "months_in_billing_period",

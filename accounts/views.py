@@ -1,29 +1,651 @@
+"""Pages of the accounts app: my book, the account list and 360, tasks, and the edit forms.
+
+Views parse the request, fetch through the permission helpers below, call a service and
+render or redirect. Everyone logged in may read; writes follow SPEC §0.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Model, Q
+from django.forms import BaseForm
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from accounts import selectors, services
+from accounts.choices import TaskStatus
+from accounts.filtersets import AccountFilterSet, TaskFilterSet
+from accounts.forms import (
+    AccountForm,
+    ActivityForm,
+    ContactForm,
+    GoalForm,
+    SubscriptionForm,
+    TaskCompleteForm,
+    TaskForm,
+    TaskSnoozeForm,
+)
+from accounts.models import Account, Contact, Goal, Subscription, Task
+from csplatform.roles import can_edit_owned
+
+M = TypeVar("M", bound=Model)
+
+PAGE_SIZE = 50
+CSV_CHUNK = 2000
+
+# Permission helpers ----------------------------------------------------------------------
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def account_for_edit(request: HttpRequest, pk: int) -> Account:
+    """The account, if the user may change it and what belongs to it; else 404 or 403."""
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
+    _require(can_edit_owned(request.user, account.owner_id))
+    return account
+
+
+def child_for_edit(request: HttpRequest, model: type[M], pk: int) -> M:
+    """A contact, subscription or goal, if the user may change its account's records."""
+    obj = get_object_or_404(model.objects.select_related("account"), pk=pk)  # type: ignore[attr-defined]
+    _require(can_edit_owned(request.user, obj.account.owner_id))
+    return obj
+
+
+def task_for_change(request: HttpRequest, pk: int) -> Task:
+    task = get_object_or_404(Task.objects.select_related("account", "assignee"), pk=pk)
+    _require(selectors.task_can_change(user=request.user, task=task))
+    return task
+
+
+# Shared form handling --------------------------------------------------------------------
+
+
+def _add_service_errors(form: BaseForm, exc: ValidationError | ValueError) -> None:
+    """Model full_clean errors raised by a service become the form's own errors."""
+    if isinstance(exc, ValueError):
+        form.add_error(None, str(exc))
+        return
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _save_or_render(
+    request: HttpRequest,
+    form: BaseForm,
+    save: Callable[[], Any],
+    *,
+    success_url: str | Callable[[Any], str],
+    success_message: str,
+    context: dict[str, Any],
+    template: str = "accounts/form.html",
+) -> HttpResponse:
+    """Run `save` for a valid POST and redirect; otherwise show the form (400 if invalid)."""
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                obj = save()
+            except (ValidationError, ValueError) as exc:
+                _add_service_errors(form, exc)
+            else:
+                messages.success(request, success_message)
+                url = success_url(obj) if callable(success_url) else success_url
+                return HttpResponseRedirect(url)
+        return render(request, template, {"form": form, **context}, status=400)
+    return render(request, template, {"form": form, **context})
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return default
+
+
+def _account_url(account_id: int, anchor: str = "") -> str:
+    url = reverse("accounts:detail", args=[account_id])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# My book ---------------------------------------------------------------------------------
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "base.html")
+    user = request.user
+    # The daily view: overdue, today and the coming week; the task list has the rest.
+    horizon = timezone.localdate() + timedelta(days=7)
+    tasks = list(
+        selectors.tasks_for_user(user=user).filter(
+            Q(due_date__lte=horizon) | Q(due_date__isnull=True)
+        )[:PAGE_SIZE]
+    )
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "accounts": selectors.my_book(user=user),
+            "kpis": selectors.my_book_kpis(user=user),
+            "tasks": tasks,
+            "today": timezone.localdate(),
+            "can_add_account": user.has_perm("accounts.add_account"),
+        },
+    )
 
 
-# Placeholders until the pages land.
-account_list = home
-account_create = home
-account_detail = home
-account_edit = home
-contact_create = home
-contact_edit = home
-contact_delete = home
-subscription_create = home
-subscription_edit = home
-subscription_delete = home
-activity_create = home
-task_create = home
-task_list = home
-task_edit = home
-task_complete = home
-task_snooze = home
-goal_create = home
-goal_edit = home
+# Account list and CSV --------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    ("id", gettext_lazy("id")),
+    ("name", gettext_lazy("name")),
+    ("external_id", gettext_lazy("external id")),
+    ("domain", gettext_lazy("domain")),
+    ("owner", gettext_lazy("owner")),
+    ("tier", gettext_lazy("tier")),
+    ("touch_model", gettext_lazy("touch model")),
+    ("lifecycle_stage", gettext_lazy("stage")),
+    ("status", gettext_lazy("status")),
+    ("currency", gettext_lazy("currency")),
+    ("mrr", gettext_lazy("MRR")),
+    ("arr", gettext_lazy("ARR")),
+    ("renewal_date", gettext_lazy("renewal date")),
+    ("days_to_renewal", gettext_lazy("days to renewal")),
+    ("customer_since", gettext_lazy("customer since")),
+    ("open_tasks", gettext_lazy("open tasks")),
+    ("tasks_due", gettext_lazy("tasks due")),
+]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_safe(value: Any) -> Any:
+    # Spreadsheets run cells starting with these as formulas; neutralise them.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def _account_csv_rows(accounts: Any) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([str(label) for _key, label in CSV_COLUMNS])
+    for a in accounts.iterator(chunk_size=CSV_CHUNK):
+        yield writer.writerow(
+            [
+                _csv_safe(v)
+                for v in (
+                    a.pk,
+                    a.name,
+                    a.external_id,
+                    a.domain,
+                    str(a.owner) if a.owner else "",
+                    a.get_tier_display(),
+                    a.get_touch_model_display(),
+                    a.get_lifecycle_stage_display(),
+                    a.get_status_display(),
+                    a.currency,
+                    f"{a.mrr:.2f}",
+                    f"{a.arr:.2f}",
+                    a.renewal_date.isoformat() if a.renewal_date else "",
+                    a.days_to_renewal,
+                    a.customer_since.isoformat() if a.customer_since else "",
+                    a.open_tasks,
+                    a.tasks_due,
+                )
+            ]
+        )
+
+
+@login_required
+def account_list(request: HttpRequest) -> HttpResponse:
+    filterset = AccountFilterSet(request.GET or None, queryset=selectors.account_list())
+    accounts = filterset.qs
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(
+            _account_csv_rows(accounts), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.localdate().isoformat()
+        response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
+        return response
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/account_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "can_add_account": request.user.has_perm("accounts.add_account"),
+        },
+    )
+
+
+# Account 360 -----------------------------------------------------------------------------
+
+
+@login_required
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        account = selectors.account_detail(pk=pk)
+    except Account.DoesNotExist:
+        raise Http404 from None
+    header = selectors.account_header(account=account, user=request.user)
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {
+            "account": account,
+            "header": header,
+            "timeline": selectors.account_timeline(account=account),
+            "activity_form": ActivityForm(account=account) if header.can_edit else None,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_create(request: HttpRequest) -> HttpResponse:
+    _require(request.user.has_perm("accounts.add_account"))
+    form = AccountForm(request.POST or None, user=request.user)
+
+    def save() -> Account:
+        return services.account_create(
+            actor=request.user, tags=form.cleaned_data["tags"], **form.service_fields()
+        )
+
+    return _save_or_render(
+        request,
+        form,
+        save,
+        success_url=lambda a: a.get_absolute_url(),
+        success_message=_("Account created."),
+        context={"title": _("New account"), "cancel_url": reverse("accounts:list")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = account_for_edit(request, pk)
+    # The form works on its own copy so that the service still sees the old owner.
+    form = AccountForm(
+        request.POST or None, instance=Account.objects.get(pk=account.pk), user=request.user
+    )
+
+    def save() -> Account:
+        return services.account_update(
+            account=account,
+            actor=request.user,
+            tags=form.cleaned_data["tags"],
+            **form.service_fields(),
+        )
+
+    return _save_or_render(
+        request,
+        form,
+        save,
+        success_url=account.get_absolute_url(),
+        success_message=_("Account saved."),
+        context={
+            "title": _("Edit account"),
+            "account": account,
+            "cancel_url": account.get_absolute_url(),
+        },
+    )
+
+
+# Contacts --------------------------------------------------------------------------------
+
+
+def _contact_form_page(
+    request: HttpRequest, contact: Contact, account: Account, title: str
+) -> HttpResponse:
+    form = ContactForm(request.POST or None, instance=contact)
+    return _save_or_render(
+        request,
+        form,
+        lambda: services.contact_save(contact=form.instance),
+        success_url=_account_url(account.pk, "contacts"),
+        success_message=_("Contact saved."),
+        context={
+            "title": title,
+            "account": account,
+            "cancel_url": _account_url(account.pk, "contacts"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = account_for_edit(request, account_pk)
+    return _contact_form_page(request, Contact(account=account), account, _("New contact"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = child_for_edit(request, Contact, pk)
+    return _contact_form_page(request, contact, contact.account, _("Edit contact"))
+
+
+def _confirm_delete(
+    request: HttpRequest, obj: Any, delete: Callable[[], None], what: str
+) -> HttpResponse:
+    url = _account_url(obj.account_id)
+    if request.method == "POST":
+        delete()
+        messages.success(request, _("%(what)s deleted.") % {"what": what})
+        return HttpResponseRedirect(url)
+    return render(
+        request,
+        "accounts/confirm_delete.html",
+        {"object": obj, "what": what, "account": obj.account, "cancel_url": url},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = child_for_edit(request, Contact, pk)
+    return _confirm_delete(
+        request, contact, lambda: services.contact_delete(contact=contact), _("Contact")
+    )
+
+
+# Subscriptions ---------------------------------------------------------------------------
+
+
+def _subscription_form_page(
+    request: HttpRequest, subscription: Subscription, account: Account, title: str
+) -> HttpResponse:
+    form = SubscriptionForm(request.POST or None, instance=subscription)
+    return _save_or_render(
+        request,
+        form,
+        lambda: services.subscription_save(subscription=form.instance, actor=request.user),
+        success_url=_account_url(account.pk, "subscriptions"),
+        success_message=_("Subscription saved."),
+        context={
+            "title": title,
+            "account": account,
+            "cancel_url": _account_url(account.pk, "subscriptions"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = account_for_edit(request, account_pk)
+    return _subscription_form_page(
+        request, Subscription(account=account), account, _("New subscription")
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = child_for_edit(request, Subscription, pk)
+    return _subscription_form_page(
+        request, subscription, subscription.account, _("Edit subscription")
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    subscription = child_for_edit(request, Subscription, pk)
+    return _confirm_delete(
+        request,
+        subscription,
+        lambda: services.subscription_delete(subscription=subscription),
+        _("Subscription"),
+    )
+
+
+# Timeline --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def activity_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = account_for_edit(request, account_pk)
+    form = ActivityForm(request.POST or None, account=account)
+
+    def save() -> Any:
+        data = form.cleaned_data
+        return services.activity_record(
+            account_id=account.pk,
+            kind=data["kind"],
+            subject=data["subject"],
+            summary=data["summary"],
+            occurred_at=data["occurred_at"],
+            author=request.user,
+            contact_ids=[c.pk for c in data["contacts"]],
+        )
+
+    return _save_or_render(
+        request,
+        form,
+        save,
+        success_url=_account_url(account.pk, "timeline"),
+        success_message=_("Activity logged."),
+        context={
+            "title": _("Log activity"),
+            "account": account,
+            "cancel_url": _account_url(account.pk, "timeline"),
+        },
+    )
+
+
+# Tasks -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = account_for_edit(request, account_pk)
+    form = TaskForm(request.POST or None, instance=Task(account=account))
+
+    def save() -> Task:
+        return services.task_create(
+            account=account,
+            title=form.cleaned_data["title"],
+            actor=request.user,
+            assignee=form.cleaned_data["assignee"],
+            source="accounts",
+            **form.service_fields(),
+        )
+
+    return _save_or_render(
+        request,
+        form,
+        save,
+        success_url=_next_url(request, _account_url(account.pk, "tasks")),
+        success_message=_("Task added."),
+        context={
+            "title": _("New task"),
+            "account": account,
+            "cancel_url": _account_url(account.pk, "tasks"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    task = task_for_change(request, pk)
+    form = TaskForm(request.POST or None, instance=task)
+    return _save_or_render(
+        request,
+        form,
+        lambda: services.task_update(task=task, **form.cleaned_data),
+        success_url=_next_url(request, _account_url(task.account_id, "tasks")),
+        success_message=_("Task saved."),
+        context={
+            "title": _("Edit task"),
+            "account": task.account,
+            "cancel_url": _account_url(task.account_id, "tasks"),
+        },
+    )
+
+
+def _task_action(
+    request: HttpRequest,
+    pk: int,
+    form_class: type[BaseForm],
+    act: Callable[[Task, dict[str, Any]], Task],
+    *,
+    title: str,
+    message: str,
+) -> HttpResponse:
+    """Complete or snooze: htmx gets the updated row back, a plain POST a redirect."""
+    task = task_for_change(request, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            task = act(task, form.cleaned_data)
+        except (ValidationError, ValueError) as exc:
+            _add_service_errors(form, exc)
+        else:
+            if request.htmx:
+                return render(
+                    request, "accounts/partials/task_row.html", {"task": task, "flash": message}
+                )
+            messages.success(request, message)
+            return HttpResponseRedirect(_next_url(request, reverse("accounts:tasks")))
+    status = 400 if request.method == "POST" else 200
+    if request.htmx:
+        return render(
+            request,
+            "accounts/partials/task_row.html",
+            {"task": task, "errors": form.errors, "open_form": form_class.__name__},
+            status=status,
+        )
+    return render(
+        request,
+        "accounts/form.html",
+        {
+            "form": form,
+            "title": title,
+            "subtitle": task.title,
+            "account": task.account,
+            "cancel_url": _next_url(request, reverse("accounts:tasks")),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_action(
+        request,
+        pk,
+        TaskCompleteForm,
+        lambda task, data: services.task_complete(
+            task=task, actor=request.user, outcome=data["outcome"], note=data["note"]
+        ),
+        title=_("Complete task"),
+        message=_("Task completed."),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    return _task_action(
+        request,
+        pk,
+        TaskSnoozeForm,
+        lambda task, data: services.task_snooze(task=task, until=data["until"]),
+        title=_("Snooze task"),
+        message=_("Task snoozed."),
+    )
+
+
+@login_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET.copy()
+    # Default view: my open tasks. An explicit empty status ("any") is kept.
+    params.setdefault("status", TaskStatus.OPEN)
+    team = params.get("scope") == "team"
+    qs = selectors.task_list()
+    if not team and not params.get("assignee"):
+        qs = qs.filter(assignee=request.user)
+    filterset = TaskFilterSet(params, queryset=qs)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "accounts/task_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "team": team,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# Goals -----------------------------------------------------------------------------------
+
+
+def _goal_form_page(request: HttpRequest, goal: Goal, account: Account, title: str) -> HttpResponse:
+    form = GoalForm(request.POST or None, instance=goal)
+    return _save_or_render(
+        request,
+        form,
+        lambda: services.goal_save(
+            goal=form.instance, actor=request.user, note=form.cleaned_data["note"]
+        ),
+        success_url=_account_url(account.pk, "goals"),
+        success_message=_("Goal saved."),
+        context={
+            "title": title,
+            "account": account,
+            "cancel_url": _account_url(account.pk, "goals"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def goal_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+    account = account_for_edit(request, account_pk)
+    return _goal_form_page(request, Goal(account=account), account, _("New goal"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    goal = child_for_edit(request, Goal, pk)
+    return _goal_form_page(request, goal, goal.account, _("Edit goal"))

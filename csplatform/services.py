@@ -205,6 +205,10 @@ class OutboxDeliveryError(Exception):
     """Sending failed for a reason that may go away; the task retries with backoff."""
 
 
+class OutboxBusy(OutboxDeliveryError):
+    """The row is locked by another delivery; the task looks again after a backoff."""
+
+
 def _is_permanent(exc: BaseException) -> bool:
     """Would sending the same message again fail the same way (a 5xx, a malformed message)?"""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -234,8 +238,9 @@ def email_deliver(*, email_id: int) -> bool:
 
     The row is claimed with SELECT … FOR UPDATE SKIP LOCKED and stays locked for the whole
     SMTP exchange, so a duplicated task (a retry racing a redelivery, the sweeper racing a
-    slow worker) either finds the row locked and returns, or waits its turn and finds it
-    sent. Rows that are sent, failed or suppressed are never sent again.
+    slow worker) finds the row locked and retries later (OutboxBusy), by which time the row
+    is sent, or free again because its holder died. Rows that are sent, failed or
+    suppressed are never sent again.
 
     A failure that may go away (connection refused, timeout, 4xx) increments `attempts`,
     records `last_error`, commits, and raises OutboxDeliveryError so that Celery retries
@@ -264,9 +269,12 @@ def email_deliver(*, email_id: int) -> bool:
                 .first()
             )
             if row is None:
-                # Sent, failed, suppressed, deleted, or being sent by another worker
-                # right now (which retries on its own if it fails).
-                return False
+                if OutboundEmail.objects.filter(pk=email_id, status=EmailStatus.PENDING).exists():
+                    # Locked: another worker is sending it, or one that died still holds
+                    # the lock until PostgreSQL notices. Look again later rather than
+                    # trust the holder to finish; by then it is sent or free.
+                    raise OutboxBusy(f"outbox email {email_id} is being sent by another worker")
+                return False  # sent, failed, suppressed or deleted
             row.attempts += 1
             try:
                 message = _build_message(row)

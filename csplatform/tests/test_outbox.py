@@ -394,3 +394,36 @@ def test_a_claimed_row_is_not_claimed_again_by_the_next_sweep(settings):
     assert services.outbox_claim_stale(older_than_seconds=300) == []
     row.refresh_from_db()
     assert row.status == EmailStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_locked_by_another_delivery_is_retried_not_dropped(monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    monkeypatch.setattr(tasks.outbox_send, "delay", lambda *args: None)  # no eager send
+    row = _enqueue()
+    locked, done = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with transaction.atomic():
+                OutboundEmail.objects.select_for_update().get(pk=row.pk)
+                locked.set()
+                done.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(services.OutboxBusy):
+            services.email_deliver(email_id=row.pk)
+    finally:
+        done.set()
+        thread.join()
+
+    assert services.email_deliver(email_id=row.pk) is True  # the retry, once the lock is gone
+    assert len(mail.outbox) == 1

@@ -228,6 +228,8 @@ def _account_csv_rows(accounts: Any) -> Iterator[str]:
 def account_list(request: HttpRequest) -> HttpResponse:
     filterset = AccountFilterSet(request.GET or None, queryset=selectors.account_list())
     accounts = filterset.qs
+    # Grouped queries drop Meta.ordering; the pk makes every page boundary stable.
+    accounts = accounts.order_by(*(accounts.query.order_by or ("name",)), "pk")
     if request.GET.get("format") == "csv":
         response = StreamingHttpResponse(
             _account_csv_rows(accounts), content_type="text/csv; charset=utf-8"

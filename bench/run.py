@@ -39,6 +39,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def demo_password(username: str) -> str:
+    sys.path.insert(0, str(ROOT))
+    from accounts.demo import DEMO_USERS  # noqa: PLC0415 (needs Django set up first)
+
+    return next(u.password for u in DEMO_USERS if u.username == username)
+
+
 def ensure_database(url: str) -> None:
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
@@ -155,6 +162,11 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
     }
     prepare(url, args.accounts, env)
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
+    import django
+
+    django.setup()
 
     with psycopg.connect(url) as conn:
         account_id = conn.execute(
@@ -170,7 +182,7 @@ def main() -> int:
     server = start_server(env, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        session = login(base, "alice", os.environ.get("BENCH_PASSWORD", "alice-demo-2026"))
+        session = login(base, "alice", demo_password("alice"))
         pages = [
             ("account list, first page", "/accounts/"),
             ("account list, filtered", "/accounts/?tier=enterprise&status=active&renewal_window=180"),

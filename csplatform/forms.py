@@ -6,6 +6,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from csplatform.choices import NotificationCategory
@@ -26,12 +27,17 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         html_email_template_name: str | None = None,
     ) -> None:
         user: User = context["user"]
+        # The token changes with every login and password change and with the clock, so a
+        # double-clicked form sends one email while a later request sends a fresh one.
         email_enqueue(
             idempotency_key=f"password-reset:{user.pk}:{context['token']}",
             template="password_reset",
             context={
                 "user": user,
-                "reset_path": f"/password/reset/{context['uid']}/{context['token']}/",
+                "reset_path": reverse(
+                    "password_reset_confirm",
+                    kwargs={"uidb64": context["uid"], "token": context["token"]},
+                ),
             },
             to=[to_email],
             category=NotificationCategory.SECURITY,

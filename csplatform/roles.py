@@ -18,7 +18,17 @@ CS_APPS = ("accounts", "metrics", "onboarding", "health", "renewals", "playbooks
 
 # Model permissions a CSM holds on top of viewing; ownership narrows them per object.
 CSM_WRITABLE = {
-    "accounts": ("account", "contact", "subscription", "activity", "task", "goal", "importjob"),
+    "accounts": (
+        "account",
+        "contact",
+        "subscription",
+        "activity",
+        "task",
+        "goal",
+        "goalrevision",
+        "tag",
+        "importjob",
+    ),
 }
 
 

@@ -136,6 +136,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+if DJANGO_ENV == "test":
+    # Hashing at production strength makes every test that logs in take a third of a second.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -194,6 +197,11 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 # scheduled retry (harmless if it does: the row lock stops a second send).
 OUTBOX_RETRY_BACKOFF = env.int("OUTBOX_RETRY_BACKOFF", default=2)
 OUTBOX_RETRY_BACKOFF_MAX = env.int("OUTBOX_RETRY_BACKOFF_MAX", default=240)
+if OUTBOX_MAX_ATTEMPTS < 1 or OUTBOX_RETRY_BACKOFF < 1 or OUTBOX_SWEEP_AFTER_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "OUTBOX_MAX_ATTEMPTS and OUTBOX_RETRY_BACKOFF must be at least 1 and "
+        "OUTBOX_SWEEP_AFTER_SECONDS at least 0."
+    )
 
 # Celery --------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

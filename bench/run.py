@@ -28,6 +28,7 @@ import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PY = sys.executable
 TARGET_P95_MS = 150.0
 TARGET_QUERIES = 15
@@ -40,8 +41,8 @@ def free_port() -> int:
 
 
 def demo_password(username: str) -> str:
-    sys.path.insert(0, str(ROOT))
-    from accounts.demo import DEMO_USERS  # noqa: PLC0415 (needs Django set up first)
+    from accounts.demo import DEMO_USERS  # imported once Django is set up
+
 
     return next(u.password for u in DEMO_USERS if u.username == username)
 

@@ -820,10 +820,14 @@ def import_apply(
             account_ids = _apply_contacts(plan)
             subject = _("Contacts imported from CSV")
         else:
-            subs = services.subscriptions_bulk_create(
-                subscriptions=plan.creates,  # type: ignore[arg-type]
-                batch_size=BATCH,
-            )
+            subs: list[Subscription] = []
+            # In slices: each call refreshes its accounts with one IN (...) list, which must
+            # stay under SQLite's variable limit.
+            for chunk in _chunks(plan.creates, 5000):
+                subs += services.subscriptions_bulk_create(
+                    subscriptions=chunk,  # type: ignore[arg-type]
+                    batch_size=BATCH,
+                )
             account_ids = sorted({s.account_id for s in subs})
             subject = _("Subscriptions imported from CSV")
         # One timeline entry per account touched, written in bulk.

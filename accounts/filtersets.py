@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -124,12 +125,19 @@ class ActivityFilterSet(django_filters.FilterSet):
 
 
 class TaskFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=TaskStatus.choices)
+    status = django_filters.ChoiceFilter(
+        choices=TaskStatus.choices, label=_("Status"), empty_label=_("Any status")
+    )
     kind = django_filters.ChoiceFilter(choices=TaskKind.choices, label=_("Type"))
-    priority = django_filters.ChoiceFilter(choices=TaskPriority.choices)
-    assignee = django_filters.ModelChoiceFilter(queryset=_owners)
-    due_before = django_filters.DateFilter(field_name="due_date", lookup_expr="lte")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    priority = django_filters.ChoiceFilter(choices=TaskPriority.choices, label=_("Priority"))
+    assignee = django_filters.ModelChoiceFilter(queryset=_owners, label=_("Assignee"))
+    due_before = django_filters.DateFilter(
+        field_name="due_date",
+        lookup_expr="lte",
+        label=_("Due by"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
 
     class Meta:
         model = Task

@@ -179,6 +179,8 @@ class SubscriptionForm(forms.ModelForm):
         if not self.instance.pk:
             self.initial["start_date"] = self.initial.get("start_date") or timezone.localdate()
             self.initial["currency"] = self.instance.account.currency
+            # The model's default of 1 would quietly satisfy "every N months".
+            self.initial["billing_period_months"] = None
         self.helper = _helper(
             _("Save subscription"),
             layout=Layout(

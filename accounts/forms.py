@@ -9,11 +9,14 @@ from crispy_forms.layout import Column, Div, Layout, Row, Submit
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import ActivityKind, BillingPeriod
 from accounts.models import Account, Contact, Goal, Subscription, Tag, Task
 from csplatform.models import User
+
+StrOrPromise = str | Promise
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -23,7 +26,7 @@ def _active_users() -> Any:
     return User.objects.filter(is_active=True).order_by("first_name", "username")
 
 
-def _helper(submit_label: str, *, layout: Layout | None = None) -> FormHelper:
+def _helper(submit_label: StrOrPromise, *, layout: Layout | None = None) -> FormHelper:
     helper = FormHelper()
     helper.form_method = "post"
     if layout is not None:
@@ -69,7 +72,7 @@ class AccountForm(forms.ModelForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user.is_cs_lead_or_admin:
-            self.fields["owner"].queryset = _active_users()
+            self.fields["owner"].queryset = _active_users()  # type: ignore[attr-defined]
         else:
             # A CSM owns what they create and cannot hand accounts over; a Lead assigns.
             del self.fields["owner"]
@@ -211,7 +214,7 @@ class SubscriptionForm(forms.ModelForm):
         return self.cleaned_data["currency"].upper()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         period = data.get("billing_period")
         if period == BillingPeriod.CUSTOM and not data.get("billing_period_months"):
             self.add_error(
@@ -245,7 +248,7 @@ class ActivityForm(forms.Form):
 
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contacts"].queryset = Contact.objects.filter(account=account)
+        self.fields["contacts"].queryset = Contact.objects.filter(account=account)  # type: ignore[attr-defined]
         self.helper = _helper(
             _("Log activity"),
             layout=Layout(
@@ -266,7 +269,7 @@ class TaskForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = _active_users()
+        self.fields["assignee"].queryset = _active_users()  # type: ignore[attr-defined]
         self.fields["assignee"].help_text = _("Leave empty to assign it to the account owner.")
         self.helper = _helper(
             _("Save task"),

@@ -31,6 +31,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
+from django_htmx.middleware import HtmxDetails
 
 from accounts import selectors, services
 from accounts.choices import TaskStatus
@@ -46,9 +47,18 @@ from accounts.forms import (
     TaskSnoozeForm,
 )
 from accounts.models import Account, Contact, Goal, Subscription, Task
+from csplatform.models import User
 from csplatform.roles import can_edit_owned
 
 M = TypeVar("M", bound=Model)
+
+
+class AuthedHttpRequest(HttpRequest):
+    """What the views see behind login_required and django-htmx's middleware."""
+
+    user: User
+    htmx: HtmxDetails
+
 
 PAGE_SIZE = 50
 CSV_CHUNK = 2000
@@ -61,21 +71,21 @@ def _require(allowed: bool) -> None:
         raise PermissionDenied
 
 
-def account_for_edit(request: HttpRequest, pk: int) -> Account:
+def account_for_edit(request: AuthedHttpRequest, pk: int) -> Account:
     """The account, if the user may change it and what belongs to it; else 404 or 403."""
     account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
     _require(can_edit_owned(request.user, account.owner_id))
     return account
 
 
-def child_for_edit(request: HttpRequest, model: type[M], pk: int) -> M:
+def child_for_edit(request: AuthedHttpRequest, model: type[M], pk: int) -> M:
     """A contact, subscription or goal, if the user may change its account's records."""
     obj = get_object_or_404(model.objects.select_related("account"), pk=pk)  # type: ignore[attr-defined]
     _require(can_edit_owned(request.user, obj.account.owner_id))
     return obj
 
 
-def task_for_change(request: HttpRequest, pk: int) -> Task:
+def task_for_change(request: AuthedHttpRequest, pk: int) -> Task:
     task = get_object_or_404(Task.objects.select_related("account", "assignee"), pk=pk)
     _require(selectors.task_can_change(user=request.user, task=task))
     return task
@@ -97,7 +107,7 @@ def _add_service_errors(form: BaseForm, exc: ValidationError | ValueError) -> No
 
 
 def _save_or_render(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     form: BaseForm,
     save: Callable[[], Any],
     *,
@@ -121,7 +131,7 @@ def _save_or_render(
     return render(request, template, {"form": form, **context})
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
+def _next_url(request: AuthedHttpRequest, default: str) -> str:
     url = request.POST.get("next") or request.GET.get("next") or ""
     if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
         return url
@@ -137,7 +147,7 @@ def _account_url(account_id: int, anchor: str = "") -> str:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     # The daily view: overdue, today and the coming week; the task list has the rest.
     horizon = timezone.localdate() + timedelta(days=7)
@@ -225,7 +235,7 @@ def _account_csv_rows(accounts: Any) -> Iterator[str]:
 
 
 @login_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
     filterset = AccountFilterSet(request.GET or None, queryset=selectors.account_list())
     accounts = filterset.qs
     # Grouped queries drop Meta.ordering; the pk makes every page boundary stable.
@@ -253,7 +263,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     try:
         account = selectors.account_detail(pk=pk)
     except Account.DoesNotExist:
@@ -274,7 +284,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_create(request: HttpRequest) -> HttpResponse:
+def account_create(request: AuthedHttpRequest) -> HttpResponse:
     _require(request.user.has_perm("accounts.add_account"))
     form = AccountForm(request.POST or None, user=request.user)
 
@@ -295,7 +305,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def account_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     account = account_for_edit(request, pk)
     # The form works on its own copy so that the service still sees the old owner.
     form = AccountForm(
@@ -328,7 +338,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _contact_form_page(
-    request: HttpRequest, contact: Contact, account: Account, title: str
+    request: AuthedHttpRequest, contact: Contact, account: Account, title: str
 ) -> HttpResponse:
     form = ContactForm(request.POST or None, instance=contact)
     return _save_or_render(
@@ -347,20 +357,20 @@ def _contact_form_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+def contact_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     return _contact_form_page(request, Contact(account=account), account, _("New contact"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     contact = child_for_edit(request, Contact, pk)
     return _contact_form_page(request, contact, contact.account, _("Edit contact"))
 
 
 def _confirm_delete(
-    request: HttpRequest, obj: Any, delete: Callable[[], None], what: str
+    request: AuthedHttpRequest, obj: Any, delete: Callable[[], None], what: str
 ) -> HttpResponse:
     url = _account_url(obj.account_id)
     if request.method == "POST":
@@ -376,7 +386,7 @@ def _confirm_delete(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     contact = child_for_edit(request, Contact, pk)
     return _confirm_delete(
         request, contact, lambda: services.contact_delete(contact=contact), _("Contact")
@@ -387,7 +397,7 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _subscription_form_page(
-    request: HttpRequest, subscription: Subscription, account: Account, title: str
+    request: AuthedHttpRequest, subscription: Subscription, account: Account, title: str
 ) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, instance=subscription)
     return _save_or_render(
@@ -406,7 +416,7 @@ def _subscription_form_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscription_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+def subscription_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     return _subscription_form_page(
         request, Subscription(account=account), account, _("New subscription")
@@ -415,7 +425,7 @@ def subscription_create(request: HttpRequest, account_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def subscription_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     subscription = child_for_edit(request, Subscription, pk)
     return _subscription_form_page(
         request, subscription, subscription.account, _("Edit subscription")
@@ -424,7 +434,7 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def subscription_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     subscription = child_for_edit(request, Subscription, pk)
     return _confirm_delete(
         request,
@@ -439,7 +449,7 @@ def subscription_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def activity_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+def activity_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     form = ActivityForm(request.POST or None, account=account)
 
@@ -474,7 +484,7 @@ def activity_create(request: HttpRequest, account_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def task_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+def task_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     form = TaskForm(request.POST or None, instance=Task(account=account))
 
@@ -504,7 +514,7 @@ def task_create(request: HttpRequest, account_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def task_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     task = task_for_change(request, pk)
     form = TaskForm(request.POST or None, instance=task)
     return _save_or_render(
@@ -522,7 +532,7 @@ def task_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _task_action(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     pk: int,
     form_class: type[BaseForm],
     act: Callable[[Task, dict[str, Any]], Task],
@@ -569,7 +579,7 @@ def _task_action(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def task_complete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return _task_action(
         request,
         pk,
@@ -584,7 +594,7 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+def task_snooze(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     return _task_action(
         request,
         pk,
@@ -596,7 +606,7 @@ def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: AuthedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     # Default view: my open tasks. An explicit empty status ("any") is kept.
     params.setdefault("status", TaskStatus.OPEN)
@@ -621,7 +631,9 @@ def task_list(request: HttpRequest) -> HttpResponse:
 # Goals -----------------------------------------------------------------------------------
 
 
-def _goal_form_page(request: HttpRequest, goal: Goal, account: Account, title: str) -> HttpResponse:
+def _goal_form_page(
+    request: AuthedHttpRequest, goal: Goal, account: Account, title: str
+) -> HttpResponse:
     form = GoalForm(request.POST or None, instance=goal)
     return _save_or_render(
         request,
@@ -641,13 +653,13 @@ def _goal_form_page(request: HttpRequest, goal: Goal, account: Account, title: s
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def goal_create(request: HttpRequest, account_pk: int) -> HttpResponse:
+def goal_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     return _goal_form_page(request, Goal(account=account), account, _("New goal"))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def goal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def goal_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     goal = child_for_edit(request, Goal, pk)
     return _goal_form_page(request, goal, goal.account, _("Edit goal"))

@@ -708,3 +708,19 @@ def test_task_create_defaults_the_assignee_to_the_owner(client_for, world, lead,
     client_for(lead).post(url, {"title": "Prep renewal", "kind": "renewal", "priority": "normal"})
     task = Task.objects.get(title="Prep renewal")
     assert task.assignee == alice and task.created_by.username == "lead"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/?ordering=password",
+        "/accounts/?renewal_window=forever&owner=abc&tier=huge",
+        "/accounts/?page=999",
+        "/accounts/?page=abc&format=csv",
+        "/tasks/?assignee=abc&due_before=yesterday&overdue=maybe",
+        "/tasks/?page=-1&status=bogus",
+    ],
+)
+def test_bad_query_parameters_never_break_a_list(client_for, vic, portfolio, url):
+    response = client_for(vic).get(url)
+    assert response.status_code == 200

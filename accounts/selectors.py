@@ -16,10 +16,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.choices import SubscriptionStatus, TaskPriority, TaskStatus
@@ -38,14 +40,27 @@ PRIORITY_RANK = Case(
 )
 
 
+def _open_task_count(**extra: Any) -> Coalesce:
+    counted = (
+        Task.objects.filter(account=OuterRef("pk"), status=TaskStatus.OPEN, **extra)
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def account_list(*, user: User | None = None) -> QuerySet[Account]:
-    """Accounts as the list page and the API show them: owner joined, open-task counts."""
+    """Accounts as the list page and the API show them: owner joined, open-task counts.
+
+    The counts are correlated subqueries rather than a JOIN + GROUP BY, so the database
+    computes them for the rows of the page only and the paginator's COUNT drops them.
+    """
     today = timezone.localdate()
     return Account.objects.select_related("owner").annotate(
-        open_tasks=Count("tasks", filter=Q(tasks__status=TaskStatus.OPEN)),
-        tasks_due=Count(
-            "tasks", filter=Q(tasks__status=TaskStatus.OPEN, tasks__due_date__lte=today)
-        ),
+        open_tasks=_open_task_count(),
+        tasks_due=_open_task_count(due_date__lte=today),
     )
 
 

@@ -160,7 +160,8 @@ def home(request: AuthedHttpRequest) -> HttpResponse:
         request,
         "accounts/home.html",
         {
-            "accounts": selectors.my_book(user=user),
+            # Most urgent renewals first; the account list pages through the rest.
+            "accounts": list(selectors.my_book(user=user)[:PAGE_SIZE]),
             "kpis": selectors.my_book_kpis(user=user),
             "tasks": tasks,
             "today": timezone.localdate(),

@@ -199,3 +199,22 @@ def test_account_360_runs_the_same_queries_for_5_and_500_related_rows(
         large = queries_for(client, url)
     print(f"queries detail: 5 of each={small} 500 of each={large}")
     assert small == large, f"360: {small} queries with 5 of each, {large} with 500"
+
+
+def test_my_book_lists_the_soonest_renewals_first_and_caps_the_page(client_for, alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import Account
+
+    today = timezone.localdate()
+    Account.objects.bulk_create(
+        Account(name=f"Book {i:03d}", owner=alice, renewal_date=today + timedelta(days=i))
+        for i in range(60)
+    )
+    response = client_for(alice).get("/")
+    shown = response.context["accounts"]
+    assert len(shown) == 50
+    assert [a.name for a in shown[:2]] == ["Book 000", "Book 001"]
+    assert response.context["kpis"].accounts == 60

@@ -267,6 +267,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["csplatform.api.permissions.RoleMatrixPermission"],
+    "DEFAULT_PARSER_CLASSES": [
+        "csplatform.api.parsers.JSONParser",
+        "csplatform.api.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -275,8 +280,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "csplatform.api.throttling.AnonRateThrottle",
+        "csplatform.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
@@ -295,6 +300,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several records have a `status` or `kind` with different choices; name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "accounts.choices.AccountStatus",
+        "SubscriptionStatusEnum": "accounts.choices.SubscriptionStatus",
+        "TaskStatusEnum": "accounts.choices.TaskStatus",
+        "GoalStatusEnum": "accounts.choices.GoalStatus",
+        "ActivityKindEnum": "accounts.choices.ActivityKind",
+        "TaskKindEnum": "accounts.choices.TaskKind",
+    },
+    "TAGS": [
+        {"name": "accounts", "description": "Customer accounts."},
+        {"name": "contacts", "description": "People at customers and their power-map roles."},
+        {"name": "subscriptions", "description": "Contract lines; MRR is computed."},
+        {"name": "activities", "description": "The account timeline."},
+        {"name": "tasks", "description": "CSM to-dos."},
+        {"name": "goals", "description": "Success-plan goals and their history."},
+    ],
 }
 
 # UI ------------------------------------------------------------------------------------

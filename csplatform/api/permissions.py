@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 from rest_framework.request import Request
 
@@ -11,8 +12,12 @@ from csplatform.roles import can_edit_owned
 class RoleMatrixPermission(permissions.DjangoModelPermissions):
     """Model permissions from the user's role group, then ownership for writes.
 
-    A view exposes `owner_id_of(obj)` to say which account owner an object belongs to.
+    A view exposes `owner_id_of(obj)` to say which account owner an object belongs to, and
+    may expose `is_also_editor(obj)` for people other than the owner who may change it
+    (the assignee of a task).
     """
+
+    message = _("Your role does not allow this, or the record belongs to another owner.")
 
     perms_map = {
         **permissions.DjangoModelPermissions.perms_map,
@@ -27,6 +32,9 @@ class RoleMatrixPermission(permissions.DjangoModelPermissions):
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         if request.method in permissions.SAFE_METHODS:
+            return True
+        is_also_editor = getattr(view, "is_also_editor", None)
+        if is_also_editor is not None and is_also_editor(obj):
             return True
         owner_id_of = getattr(view, "owner_id_of", None)
         if owner_id_of is None:

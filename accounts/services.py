@@ -21,7 +21,16 @@ from accounts.choices import (
     SubscriptionStatus,
     TaskStatus,
 )
-from accounts.models import Account, Activity, Contact, Goal, GoalRevision, Subscription, Task
+from accounts.models import (
+    Account,
+    Activity,
+    Contact,
+    Goal,
+    GoalRevision,
+    Subscription,
+    Tag,
+    Task,
+)
 from csplatform.models import User
 
 FOUR_PLACES = Decimal("0.0001")
@@ -366,11 +375,38 @@ def goal_save(*, goal: Goal, actor: User | None = None, note: str = "") -> Goal:
     return goal
 
 
+# Tags and timeline edits --------------------------------------------------------------
+
+
+def tags_ensure(*, names: Iterable[str]) -> list[Tag]:
+    """The tags with these names, creating the missing ones (API and imports name tags)."""
+    wanted = sorted({n.strip() for n in names if n and n.strip()})
+    if not wanted:
+        return []
+    Tag.objects.bulk_create([Tag(name=n) for n in wanted], ignore_conflicts=True)
+    return list(Tag.objects.filter(name__in=wanted))
+
+
+def activity_update(
+    *, activity: Activity, contact_ids: Iterable[int] | None = None, **fields: Any
+) -> Activity:
+    """Correct a timeline entry; the contacts involved are replaced when given."""
+    for name, value in fields.items():
+        setattr(activity, name, value)
+    with transaction.atomic():
+        activity.full_clean()
+        activity.save()
+        if contact_ids is not None:
+            activity.contacts.set(list(contact_ids))
+    return activity
+
+
 __all__ = [
     "account_create",
     "account_financials_refresh",
     "account_update",
     "activity_record",
+    "activity_update",
     "contact_delete",
     "contact_save",
     "goal_save",
@@ -380,6 +416,7 @@ __all__ = [
     "subscription_net_amount",
     "subscription_save",
     "subscriptions_bulk_create",
+    "tags_ensure",
     "task_complete",
     "task_create",
     "task_snooze",

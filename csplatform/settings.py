@@ -278,7 +278,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "csplatform.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "csplatform.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "csplatform.api.throttling.AnonRateThrottle",
         "csplatform.api.throttling.UserRateThrottle",

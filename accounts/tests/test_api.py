@@ -885,6 +885,12 @@ def test_schema_declares_the_api_key_scheme_and_a_tag_per_resource(client):
     tags = {tag for path in schema["paths"].values() for op in path.values() for tag in op["tags"]}
     assert tags == {"accounts", "contacts", "subscriptions", "activities", "tasks", "goals"}
     assert "/api/v1/tasks/{id}/complete/" in schema["paths"]
+    create = schema["paths"]["/api/v1/accounts/"]["post"]["responses"]
+    assert create["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ValidationError"
+    )
+    assert {"401", "403", "413", "429"} <= set(create)
+    assert "404" in schema["paths"]["/api/v1/accounts/{id}/"]["get"]["responses"]
 
 
 def test_swagger_ui_is_served_without_a_cdn(client):

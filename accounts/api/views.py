@@ -151,6 +151,9 @@ class ContactViewSet(AccountScopedViewSet):
             setattr(contact, name, value)
         self.reread(serializer, services.contact_save(contact=contact))
 
+    def perform_destroy(self, instance: Contact) -> None:
+        services.contact_delete(contact=instance)
+
 
 # Subscriptions -------------------------------------------------------------------------
 

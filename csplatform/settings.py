@@ -176,6 +176,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Development serves from the finders; an empty root keeps WhiteNoise from warning.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Email ---------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -43,7 +43,6 @@ def free_port() -> int:
 def demo_password(username: str) -> str:
     from accounts.demo import DEMO_USERS  # imported once Django is set up
 
-
     return next(u.password for u in DEMO_USERS if u.username == username)
 
 
@@ -142,12 +141,14 @@ def measure(session: requests.Session, url: str, repeat: int) -> tuple[float, fl
         resp.raise_for_status()
         queries = max(queries, int(resp.headers.get("X-Query-Count", "-1")))
     timings.sort()
-    p95 = timings[min(len(timings) - 1, int(round(0.95 * (len(timings) - 1))))]
+    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
     return statistics.median(timings), p95, timings[-1], queries
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=40, help="timed requests per page")
     args = parser.parse_args()
@@ -186,7 +187,10 @@ def main() -> int:
         session = login(base, "alice", demo_password("alice"))
         pages = [
             ("account list, first page", "/accounts/"),
-            ("account list, filtered", "/accounts/?tier=enterprise&status=active&renewal_window=180"),
+            (
+                "account list, filtered",
+                "/accounts/?tier=enterprise&status=active&renewal_window=180",
+            ),
             ("account list, sorted by MRR", "/accounts/?ordering=-mrr"),
             ("account list, search", "/accounts/?q=tech"),
             ("account list, page 50", "/accounts/?page=50"),
@@ -196,7 +200,9 @@ def main() -> int:
             ("task list", "/tasks/"),
         ]
         print()
-        print(f"{args.accounts:,} accounts · {args.repeat} requests per page · gunicorn, 2 workers, PostgreSQL")
+        print(
+            f"{args.accounts:,} accounts · {args.repeat} requests per page · gunicorn, 2 workers, PostgreSQL"
+        )
         header = f"{'page':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'p95/target':>11}"
         print(header)
         print("-" * len(header))
@@ -206,10 +212,14 @@ def main() -> int:
             ratio = p95 / TARGET_P95_MS
             worst = max(worst, ratio)
             flag = "" if ratio <= 1 and queries <= TARGET_QUERIES else "  ✗"
-            print(f"{label:34} {p50:8.1f} {p95:8.1f} {worst_ms:8.1f} {queries:8d} {ratio:10.2f}×{flag}")
+            print(
+                f"{label:34} {p50:8.1f} {p95:8.1f} {worst_ms:8.1f} {queries:8d} {ratio:10.2f}×{flag}"
+            )
         print()
-        print(f"targets: p95 under {TARGET_P95_MS:.0f} ms and at most {TARGET_QUERIES} queries per page; "
-              f"worst p95 is {worst:.2f}× the target")
+        print(
+            f"targets: p95 under {TARGET_P95_MS:.0f} ms and at most {TARGET_QUERIES} queries per page; "
+            f"worst p95 is {worst:.2f}× the target"
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

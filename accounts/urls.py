@@ -20,7 +20,9 @@ urlpatterns = [
     ),
     path("subscriptions/<int:pk>/edit/", views.subscription_edit, name="subscription_edit"),
     path("subscriptions/<int:pk>/delete/", views.subscription_delete, name="subscription_delete"),
-    path("accounts/<int:account_pk>/activities/new/", views.activity_create, name="activity_create"),
+    path(
+        "accounts/<int:account_pk>/activities/new/", views.activity_create, name="activity_create"
+    ),
     path("accounts/<int:account_pk>/tasks/new/", views.task_create, name="task_create"),
     path("tasks/", views.task_list, name="tasks"),
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),

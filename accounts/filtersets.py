@@ -43,7 +43,9 @@ def _owners(request: object = None) -> QuerySet[User]:
 
 class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
-    owner = django_filters.ModelChoiceFilter(queryset=_owners, label=_("Owner"))
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_owners, label=_("Owner"), empty_label=_("Anyone"), null_label=_("Unassigned")
+    )
     tier = django_filters.ChoiceFilter(choices=Tier.choices, label=_("Tier"))
     touch_model = django_filters.ChoiceFilter(choices=TouchModel.choices, label=_("Touch model"))
     lifecycle_stage = django_filters.ChoiceFilter(choices=LifecycleStage.choices, label=_("Stage"))

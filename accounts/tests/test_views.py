@@ -724,3 +724,13 @@ def test_task_create_defaults_the_assignee_to_the_owner(client_for, world, lead,
 def test_bad_query_parameters_never_break_a_list(client_for, vic, portfolio, url):
     response = client_for(vic).get(url)
     assert response.status_code == 200
+
+
+def test_account_list_filters_unassigned_accounts(client_for, lead, alice):
+    from accounts.tests.factories import AccountFactory
+
+    AccountFactory(name="Owned", owner=alice)
+    AccountFactory(name="Orphan", owner=None)
+    response = client_for(lead).get("/accounts/?owner=null")
+    names = [a.name for a in response.context["page"]]
+    assert names == ["Orphan"]

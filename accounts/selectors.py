@@ -79,22 +79,24 @@ def tasks_for_user(*, user: User, include_snoozed: bool = False) -> QuerySet[Tas
     return qs.annotate(priority_rank=PRIORITY_RANK).order_by("due_date", "priority_rank", "pk")
 
 
-def task_list() -> QuerySet[Task]:
-    """Tasks as the task list shows them: open and overdue first, then by due date."""
+def task_list(*, open_only: bool = False) -> QuerySet[Task]:
+    """Tasks as the task list shows them: open and overdue first, then by due date.
+
+    For open tasks the due date alone puts overdue ones first, and ordering by it lets
+    PostgreSQL walk the (assignee, status, due_date) index instead of sorting them all.
+    """
     today = timezone.localdate()
-    return (
-        Task.objects.select_related("account", "assignee")
-        .annotate(
-            overdue_rank=Case(
-                When(status=TaskStatus.OPEN, due_date__lt=today, then=Value(0)),
-                When(status=TaskStatus.OPEN, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            ),
-            priority_rank=PRIORITY_RANK,
-        )
-        .order_by("overdue_rank", "due_date", "priority_rank", "pk")
-    )
+    qs = Task.objects.select_related("account", "assignee").annotate(priority_rank=PRIORITY_RANK)
+    if open_only:
+        return qs.filter(status=TaskStatus.OPEN).order_by("due_date", "priority_rank", "pk")
+    return qs.annotate(
+        overdue_rank=Case(
+            When(status=TaskStatus.OPEN, due_date__lt=today, then=Value(0)),
+            When(status=TaskStatus.OPEN, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        ),
+    ).order_by("overdue_rank", "due_date", "priority_rank", "pk")
 
 
 def task_can_change(*, user: Any, task: Task) -> bool:

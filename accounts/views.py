@@ -612,7 +612,7 @@ def task_list(request: AuthedHttpRequest) -> HttpResponse:
     # Default view: my open tasks. An explicit empty status ("any") is kept.
     params.setdefault("status", TaskStatus.OPEN)
     team = params.get("scope") == "team"
-    qs = selectors.task_list()
+    qs = selectors.task_list(open_only=params.get("status") == TaskStatus.OPEN)
     if not team and not params.get("assignee"):
         qs = qs.filter(assignee=request.user)
     filterset = TaskFilterSet(params, queryset=qs)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -30,7 +31,10 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         # The token changes with every login and password change and with the clock, so a
         # double-clicked form sends one email while a later request sends a fresh one.
         email_enqueue(
-            idempotency_key=f"password-reset:{user.pk}:{context['token']}",
+            # The token itself stays out of the key, which travels in a mail header.
+            idempotency_key=(
+                f"password-reset:{user.pk}:{hashlib.sha256(context['token'].encode()).hexdigest()[:32]}"
+            ),
             template="password_reset",
             context={
                 "user": user,

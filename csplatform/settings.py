@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "axes",
     "csplatform",
     "accounts",
+    "metrics",
 ]
 
 MIDDLEWARE = [

@@ -32,6 +32,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("csplatform.api.urls")),
+    # Segment-compatible tracking API at the paths Segment clients use.
+    path("v1/", include("metrics.tracking_urls")),
+    path("metrics/", include("metrics.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -1,0 +1,32 @@
+from .feedback import SurveyResponse, SurveySchedule, SurveySend, Ticket
+from .ingestion import (
+    AccountDailyUsage,
+    AccountFeatureDailyUsage,
+    EndUser,
+    EndUserDailyActivity,
+    EndUserFeatureDaily,
+    Event,
+    Feature,
+    FeatureEvent,
+    Source,
+)
+from .snapshots import AccountDailyMetrics, MetricSnapshot, MrrMovement
+
+__all__ = [
+    "AccountDailyMetrics",
+    "AccountDailyUsage",
+    "AccountFeatureDailyUsage",
+    "EndUser",
+    "EndUserDailyActivity",
+    "EndUserFeatureDaily",
+    "Event",
+    "Feature",
+    "FeatureEvent",
+    "MetricSnapshot",
+    "MrrMovement",
+    "Source",
+    "SurveyResponse",
+    "SurveySchedule",
+    "SurveySend",
+    "Ticket",
+]

@@ -72,7 +72,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(wildcard */services.py */selectors.py)
+	$(BIN)/mypy $(wildcard */services.py */services/*.py */selectors.py)
 	DJANGO_ENV=test $(PY) manage.py makemigrations --check --dry-run
 
 format: install

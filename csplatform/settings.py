@@ -252,7 +252,37 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5, hour=0),
         "options": {"expires": 3600},
     },
+    "metrics-recalculate-yesterday": {
+        "task": "metrics.tasks.engine.metrics_recalculate_yesterday",
+        "schedule": crontab(minute=20, hour=0),
+        "options": {"expires": 6 * 3600},
+    },
+    "metrics-recalculate-today": {
+        "task": "metrics.tasks.engine.metrics_recalculate_today",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    "events-purge-expired": {
+        "task": "metrics.tasks.ingestion.events_purge_expired",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 6 * 3600},
+    },
+    "surveys-send-scheduled": {
+        "task": "metrics.tasks.feedback.surveys_send_scheduled",
+        "schedule": crontab(minute=10),
+        "options": {"expires": 3000},
+    },
 }
+
+# Signals and metrics -------------------------------------------------------------------
+# Raw events are kept this long; rollups keep the history.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
+# Segment's own limits: 32 KB per call, 500 KB per batch.
+TRACKING_MAX_CALL_BYTES = env.int("TRACKING_MAX_CALL_BYTES", default=32 * 1024)
+TRACKING_MAX_BATCH_BYTES = env.int("TRACKING_MAX_BATCH_BYTES", default=500 * 1024)
+# "Active" end user: any event, or only these core event names (comma-separated).
+ACTIVE_EVENTS = env.list("ACTIVE_EVENTS", default=[])
+SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
 
 # Cache ---------------------------------------------------------------------------------
 CACHES = {

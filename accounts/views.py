@@ -338,21 +338,40 @@ def account_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 # Contacts --------------------------------------------------------------------------------
 
 
+def _account_record_form(
+    request: AuthedHttpRequest,
+    form: BaseForm,
+    account: Account,
+    save: Callable[[], Any],
+    *,
+    anchor: str,
+    title: str,
+    saved: str,
+) -> HttpResponse:
+    """The create/edit page of a record shown on the account 360 page; back to its section."""
+    url = _account_url(account.pk, anchor)
+    return _save_or_render(
+        request,
+        form,
+        save,
+        success_url=url,
+        success_message=saved,
+        context={"title": title, "account": account, "cancel_url": url},
+    )
+
+
 def _contact_form_page(
     request: AuthedHttpRequest, contact: Contact, account: Account, title: str
 ) -> HttpResponse:
     form = ContactForm(request.POST or None, instance=contact)
-    return _save_or_render(
+    return _account_record_form(
         request,
         form,
+        account,
         lambda: services.contact_save(contact=form.instance),
-        success_url=_account_url(account.pk, "contacts"),
-        success_message=_("Contact saved."),
-        context={
-            "title": title,
-            "account": account,
-            "cancel_url": _account_url(account.pk, "contacts"),
-        },
+        anchor="contacts",
+        title=title,
+        saved=_("Contact saved."),
     )
 
 
@@ -401,17 +420,14 @@ def _subscription_form_page(
     request: AuthedHttpRequest, subscription: Subscription, account: Account, title: str
 ) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, instance=subscription)
-    return _save_or_render(
+    return _account_record_form(
         request,
         form,
+        account,
         lambda: services.subscription_save(subscription=form.instance, actor=request.user),
-        success_url=_account_url(account.pk, "subscriptions"),
-        success_message=_("Subscription saved."),
-        context={
-            "title": title,
-            "account": account,
-            "cancel_url": _account_url(account.pk, "subscriptions"),
-        },
+        anchor="subscriptions",
+        title=title,
+        saved=_("Subscription saved."),
     )
 
 
@@ -636,19 +652,16 @@ def _goal_form_page(
     request: AuthedHttpRequest, goal: Goal, account: Account, title: str
 ) -> HttpResponse:
     form = GoalForm(request.POST or None, instance=goal)
-    return _save_or_render(
+    return _account_record_form(
         request,
         form,
+        account,
         lambda: services.goal_save(
             goal=form.instance, actor=request.user, note=form.cleaned_data["note"]
         ),
-        success_url=_account_url(account.pk, "goals"),
-        success_message=_("Goal saved."),
-        context={
-            "title": title,
-            "account": account,
-            "cancel_url": _account_url(account.pk, "goals"),
-        },
+        anchor="goals",
+        title=title,
+        saved=_("Goal saved."),
     )
 
 

@@ -482,17 +482,14 @@ def activity_create(request: AuthedHttpRequest, account_pk: int) -> HttpResponse
             contact_ids=[c.pk for c in data["contacts"]],
         )
 
-    return _save_or_render(
+    return _account_record_form(
         request,
         form,
+        account,
         save,
-        success_url=_account_url(account.pk, "timeline"),
-        success_message=_("Activity logged."),
-        context={
-            "title": _("Log activity"),
-            "account": account,
-            "cancel_url": _account_url(account.pk, "timeline"),
-        },
+        anchor="timeline",
+        title=_("Log activity"),
+        saved=_("Activity logged."),
     )
 
 

@@ -29,6 +29,7 @@ CSM_WRITABLE = {
         "tag",
         "importjob",
     ),
+    "metrics": ("ticket", "surveyresponse"),
 }
 
 

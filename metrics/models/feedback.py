@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import LifecycleStage
+from accounts.choices import ImportStatus, LifecycleStage
 from accounts.models import Account, Contact
 from metrics.choices import ResponseSource, SurveyKind, TicketChannel, TicketPriority, TicketStatus
 
@@ -77,7 +78,7 @@ class SurveySend(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=4, choices=SurveyKind.choices)
     schedule = models.ForeignKey(
-        SurveySchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SurveySchedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
     )
     token_hash = models.CharField(max_length=64, unique=True)
     sent_at = models.DateTimeField(default=timezone.now)
@@ -134,3 +135,30 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.score}"
+
+
+class FeedbackImport(models.Model):
+    """A CSV of tickets or survey responses: previewed with per-row errors, then committed."""
+
+    class Kind(models.TextChoices):
+        TICKETS = "tickets", _("Support tickets")
+        SURVEY_RESPONSES = "survey_responses", _("Survey responses")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    status = models.CharField(max_length=12, choices=ImportStatus.choices)
+    row_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("feedback CSV import")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename}"

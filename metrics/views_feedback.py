@@ -1,0 +1,325 @@
+"""Pages for tickets and surveys.
+
+Public (no login): the score landing page, the comment page and the thank-you page that a
+survey email leads to. The link's token is the only credential, so these pages are exempt
+from CSRF: a forged POST would need the token, which only the email holds. See
+metrics.services.feedback for why a score link never records anything on GET.
+
+Logged in: "send survey" (the account's owner or a CS Lead), survey schedules (CS Leads),
+and CSV import of tickets and survey responses (upload → preview → commit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Account
+from csplatform.models import User
+from csplatform.roles import can_edit_owned
+from metrics import importers_feedback as importers
+from metrics.choices import SurveyKind
+from metrics.forms_feedback import (
+    FeedbackUploadForm,
+    SurveyCommentForm,
+    SurveyScheduleForm,
+    SurveySendForm,
+)
+from metrics.models.feedback import FeedbackImport, SurveySchedule, SurveySend
+from metrics.services import feedback as services
+
+PUBLIC = "metrics/feedback/public/"
+
+
+class AuthedHttpRequest(HttpRequest):
+    user: User
+
+
+# Public survey pages ---------------------------------------------------------------------
+
+
+def _link_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    expired = isinstance(exc, services.SurveyLinkExpired)
+    return render(
+        request,
+        PUBLIC + "link_error.html",
+        {"expired": expired},
+        status=410 if expired else 404,
+    )
+
+
+def _question(kind: str) -> str:
+    if kind == SurveyKind.CSAT:
+        return _("How satisfied are you with our service?")
+    return _("How likely are you to recommend us to a friend or colleague?")
+
+
+def _scale(kind: str) -> list[int]:
+    low, high = SurveyKind(kind).score_range
+    return list(range(low, high + 1))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def survey_answer(request: HttpRequest, token: str, score: int) -> HttpResponse:
+    try:
+        send = services.survey_send_for_token(token=token)
+    except (services.SurveyLinkInvalid, services.SurveyLinkExpired) as exc:
+        return _link_error(request, exc)
+    comment_url = reverse("metrics:survey_comment", kwargs={"token": token})
+    if send.answered_at is not None:
+        return HttpResponseRedirect(comment_url)
+    if score not in _scale(send.kind):
+        return _link_error(request, services.SurveyLinkInvalid(token))
+    if request.method == "GET":
+        # Never record on GET: mail scanners prefetch links. The page posts the score itself.
+        return render(
+            request,
+            PUBLIC + "answer.html",
+            {"send": send, "score": score, "question": _question(send.kind)},
+        )
+    try:
+        services.survey_answer(token=token, score=score)
+    except (services.SurveyLinkInvalid, services.SurveyLinkExpired) as exc:
+        return _link_error(request, exc)
+    return HttpResponseRedirect(comment_url + "?new=1")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def survey_comment(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        send = services.survey_send_for_token(token=token)
+    except (services.SurveyLinkInvalid, services.SurveyLinkExpired) as exc:
+        return _link_error(request, exc)
+    response = getattr(send, "response", None) if send.answered_at else None
+    context: dict[str, Any] = {
+        "send": send,
+        "token": token,
+        "question": _question(send.kind),
+        "scale": _scale(send.kind),
+    }
+    if response is None:
+        # Not answered yet (or the answer was removed): offer the scale again.
+        return render(request, PUBLIC + "comment.html", {**context, "response": None})
+    form = SurveyCommentForm(request.POST or None, initial={"comment": response.comment})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_comment_save(token=token, comment=form.cleaned_data["comment"])
+        except (services.SurveyLinkInvalid, services.SurveyLinkExpired) as exc:
+            return _link_error(request, exc)
+        return redirect("metrics:survey_thanks")
+    return render(
+        request,
+        PUBLIC + "comment.html",
+        {
+            **context,
+            "response": response,
+            "form": form,
+            "just_answered": request.GET.get("new") == "1",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def survey_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, PUBLIC + "thanks.html")
+
+
+# Sending a survey by hand ----------------------------------------------------------------
+
+
+@login_required
+def survey_send(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=account_pk)
+    if not can_edit_owned(request.user, account.owner_id):
+        raise PermissionDenied
+    contacts = account.contacts.exclude(email="").order_by("last_name", "first_name", "pk")
+    form = SurveySendForm(
+        request.POST or None,
+        contacts=contacts,
+        initial={"contact": request.GET.get("contact"), "kind": SurveyKind.NPS},
+    )
+    if request.method == "POST" and form.is_valid():
+        contact = form.cleaned_data["contact"]
+        try:
+            services.survey_send(
+                contact=contact, kind=form.cleaned_data["kind"], actor=request.user
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(
+                request,
+                _("Survey sent to %(name)s <%(email)s>.")
+                % {"name": contact, "email": contact.email},
+            )
+            return redirect(account.get_absolute_url())
+    recent = (
+        SurveySend.objects.filter(account=account)
+        .select_related("contact", "response")
+        .order_by("-sent_at")[:20]
+    )
+    return render(
+        request,
+        "metrics/feedback/survey_send.html",
+        {"account": account, "form": form, "recent": recent},
+        status=400 if form.errors else 200,
+    )
+
+
+# Schedules (CS Leads) --------------------------------------------------------------------
+
+
+def _require_lead(request: AuthedHttpRequest) -> None:
+    if not request.user.is_cs_lead_or_admin:
+        raise PermissionDenied
+
+
+@login_required
+def schedule_list(request: AuthedHttpRequest) -> HttpResponse:
+    schedules = SurveySchedule.objects.annotate(
+        send_count=Count("sends"),
+        answered_count=Count("sends", filter=Q(sends__answered_at__isnull=False)),
+    ).order_by("name", "pk")
+    return render(
+        request,
+        "metrics/feedback/schedule_list.html",
+        {"schedules": schedules, "can_edit": request.user.is_cs_lead_or_admin},
+    )
+
+
+@login_required
+def schedule_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResponse:
+    _require_lead(request)
+    schedule = get_object_or_404(SurveySchedule, pk=pk) if pk else SurveySchedule()
+    form = SurveyScheduleForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.survey_schedule_save(schedule=form.save(commit=False))
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Schedule saved."))
+            return redirect("metrics:survey_schedules")
+    return render(
+        request,
+        "metrics/feedback/schedule_form.html",
+        {"form": form, "schedule": schedule},
+        status=400 if form.errors else 200,
+    )
+
+
+# CSV import ------------------------------------------------------------------------------
+
+
+def _require_import(request: AuthedHttpRequest) -> None:
+    user = request.user
+    if not (user.has_perm("metrics.add_ticket") or user.has_perm("metrics.add_surveyresponse")):
+        raise PermissionDenied
+
+
+@login_required
+def import_upload(request: AuthedHttpRequest) -> HttpResponse:
+    _require_import(request)
+    template_kind = request.GET.get("template")
+    if template_kind in FeedbackImport.Kind.values:
+        response = HttpResponse(
+            importers.feedback_template_csv(kind=template_kind),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{template_kind}-template.csv"'
+        return response
+    form = FeedbackUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        job = importers.feedback_import_create(
+            kind=form.cleaned_data["kind"],
+            filename=upload.name,
+            raw=upload.read(),
+            actor=request.user,
+        )
+        return redirect("metrics:feedback_import_preview", pk=job.pk)
+    kinds = [
+        {"value": kind.value, "label": kind.label, "columns": importers.COLUMNS[kind.value]}
+        for kind in FeedbackImport.Kind
+    ]
+    recent = FeedbackImport.objects.filter(uploaded_by=request.user).defer("content")[:10]
+    return render(
+        request,
+        "metrics/feedback/import_upload.html",
+        {
+            "form": form,
+            "kinds": kinds,
+            "recent": recent,
+            "max_rows": settings.CSV_IMPORT_MAX_ROWS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _own_job(request: AuthedHttpRequest, pk: int) -> FeedbackImport:
+    # Uploads are private to their uploader, like the accounts importer's.
+    job = FeedbackImport.objects.filter(pk=pk, uploaded_by=request.user).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+@login_required
+def import_preview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    _require_import(request)
+    job = _own_job(request, pk)
+    report = job.report if isinstance(job.report, dict) else {}
+    counts = report.get("counts", {})
+    headers = report.get("headers", [])
+    preview = [
+        {**row, "cells": [row.get("values", {}).get(h, "") for h in headers]}
+        for row in report.get("preview", [])
+    ]
+    return render(
+        request,
+        "metrics/feedback/import_preview.html",
+        {
+            "job": job,
+            "report": report,
+            "counts": counts,
+            "headers": headers,
+            "preview": preview,
+            "errors": report.get("errors", []),
+            "more_errors": report.get("error_count", 0) - len(report.get("errors", [])),
+            "more_rows": max(0, counts.get("rows", 0) - counts.get("error", 0) - len(preview)),
+            "can_commit": job.status == "previewed",
+        },
+    )
+
+
+@login_required
+@require_POST
+def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    _require_import(request)
+    job = _own_job(request, pk)
+    try:
+        summary = importers.feedback_import_commit(job=job, actor=request.user)
+    except importers.ImportRejected as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Imported %(file)s: %(created)d created, %(updated)d updated.")
+            % {"file": job.filename, "created": summary.created, "updated": summary.updated},
+        )
+    return redirect("metrics:feedback_import_preview", pk=job.pk)

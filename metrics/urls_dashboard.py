@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401  (routes arrive with their views)
+from django.urls import path
 
-urlpatterns: list = []
+from metrics import views_dashboard
+
+urlpatterns = [
+    path("", views_dashboard.dashboard, name="dashboard"),
+    path("cohorts/", views_dashboard.cohorts, name="cohorts"),
+    path("about/", views_dashboard.about, name="about"),
+]

@@ -1,0 +1,528 @@
+"""Writes of signal ingestion: sources, the set-based event insert, rollups, attach, purge.
+
+The hot path (`events_ingest`) costs one SQL statement per batch, whatever its size: the
+end users of the batch are upserted, the events inserted with
+``ON CONFLICT (message_id) DO NOTHING`` and the four daily rollups upserted from the rows
+that statement really inserted (data-modifying CTEs), so a retried batch changes nothing.
+A second statement runs only when the batch holds `group` calls, to attach the events the
+newly linked users sent before (it must see rows committed by others while the first
+statement waited for a lock, hence its own snapshot).
+
+Rollups, all counted from newly inserted or newly attached events only:
+- EndUserDailyActivity (user, day): events and core events.
+- AccountDailyUsage (account, day): events, core events, and active users, incremented
+  when a (user, day) row turns active. "Active" is any usage event, or, when
+  settings.ACTIVE_EVENTS lists event names, one of those.
+- EndUserFeatureDaily (user, feature, day) and AccountFeatureDailyUsage (account, feature,
+  day): events, and users incremented when a (user, feature, day) row is first inserted.
+A "core" event is one named in ACTIVE_EVENTS when that is set, otherwise one mapped to a
+Feature flagged core. Only track, page and screen are usage; identify and group are kept
+as raw events but never counted. Days are UTC days of the event timestamp.
+
+An event whose user is not (yet) linked to a known account is kept with account NULL;
+`events_attach_pending` links users to accounts that appeared since (by
+EndUser.group_external_id) and attaches and rolls up their waiting events.
+
+Rows are written in key order in every statement so that concurrent batches touching the
+same users and days queue on each other instead of deadlocking; a deadlock that still
+happens is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from csplatform.models import User
+from metrics.models import Feature, FeatureEvent, Source
+from metrics.tracking import USAGE_TYPES, Message
+
+WRITE_KEY_PREFIX = "wk_"
+PURGE_BATCH = 10_000
+DEADLOCK_RETRIES = 3
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+# Sources -------------------------------------------------------------------------------
+
+
+def write_key_hash(raw_key: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough (no slow KDF needed).
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def source_create(*, name: str, actor: User | None = None) -> tuple[Source, str]:
+    """Create a source and return it with its write key, which is never stored."""
+    raw = WRITE_KEY_PREFIX + secrets.token_urlsafe(32)
+    source = Source(
+        name=name, write_key_prefix=raw[:12], write_key_hash=write_key_hash(raw), created_by=actor
+    )
+    source.full_clean()
+    source.save()
+    return source, raw
+
+
+def source_revoke(*, source: Source) -> Source:
+    if source.revoked_at is None:
+        source.revoked_at = timezone.now()
+        source.save(update_fields=["revoked_at"])
+    return source
+
+
+def source_authenticate(*, write_key: str) -> Source | None:
+    """The active source with this write key, or None; touches last_seen_at once a minute."""
+    if not write_key:
+        return None
+    source = (
+        Source.objects.filter(write_key_hash=write_key_hash(write_key), revoked_at__isnull=True)
+        .only("pk", "last_seen_at")
+        .first()
+    )
+    if source is None:
+        return None
+    now = timezone.now()
+    if source.last_seen_at is None or (now - source.last_seen_at).total_seconds() > 60:
+        Source.objects.filter(pk=source.pk).update(last_seen_at=now)
+    return source
+
+
+# Feature catalogue ---------------------------------------------------------------------
+
+
+def feature_save(*, feature: Feature, event_names: Iterable[str] | None = None) -> Feature:
+    """Save a feature and, when given, make `event_names` exactly the events that map to it.
+
+    Rollups already written keep the mapping they were counted under; call
+    `metrics_rollups_rebuild` to recount the retention window with the new mapping.
+    """
+    with transaction.atomic():
+        feature.full_clean()
+        feature.save()
+        if event_names is not None:
+            names = sorted({n.strip() for n in event_names if n and n.strip()})
+            FeatureEvent.objects.filter(feature=feature).exclude(event_name__in=names).delete()
+            existing = set(
+                FeatureEvent.objects.filter(event_name__in=names).values_list(
+                    "event_name", flat=True
+                )
+            )
+            # An event belongs to one feature: naming it here moves it from another.
+            FeatureEvent.objects.filter(event_name__in=existing).exclude(feature=feature).update(
+                feature=feature
+            )
+            FeatureEvent.objects.bulk_create(
+                [FeatureEvent(event_name=n, feature=feature) for n in names if n not in existing]
+            )
+    return feature
+
+
+# Rollups -------------------------------------------------------------------------------
+
+
+def _rollup_ctes(source: str) -> str:
+    """CTEs that add the usage rows of CTE `source` to the four rollups.
+
+    `source` yields (account_id, end_user_id, name, type, "timestamp"). Needs the
+    parameter %(active_events)s (text[]).
+    """
+    if settings.ACTIVE_EVENTS:
+        core = "s.name = ANY(%(active_events)s::text[])"
+        active = "core_events"
+    else:
+        core = "coalesce(f.is_core, false)"
+        active = "events"
+    return f"""
+usage AS (
+    SELECT s.account_id, s.end_user_id, (s."timestamp" AT TIME ZONE 'UTC')::date AS day,
+           fe.feature_id, {core} AS is_core
+    FROM {source} s
+    LEFT JOIN metrics_featureevent fe ON fe.event_name = s.name
+    LEFT JOIN metrics_feature f ON f.id = fe.feature_id
+    WHERE s.account_id IS NOT NULL AND s.end_user_id IS NOT NULL
+      AND s.type IN ('track', 'page', 'screen')
+),
+user_day_in AS (
+    SELECT end_user_id, max(account_id) AS account_id, day, count(*) AS events,
+           count(*) FILTER (WHERE is_core) AS core_events
+    FROM usage GROUP BY end_user_id, day
+),
+user_day AS (
+    INSERT INTO metrics_enduserdailyactivity AS r (end_user_id, account_id, date, events, core_events)
+    SELECT end_user_id, account_id, day, events, core_events
+    FROM user_day_in ORDER BY end_user_id, day
+    ON CONFLICT (end_user_id, date) DO UPDATE
+       SET events = r.events + EXCLUDED.events, core_events = r.core_events + EXCLUDED.core_events
+    RETURNING r.end_user_id, r.date, r.{active} AS active_now
+),
+new_active AS (
+    SELECT i.account_id, i.day, count(*) AS users
+    FROM user_day_in i JOIN user_day d ON d.end_user_id = i.end_user_id AND d.date = i.day
+    WHERE i.{active} > 0 AND d.active_now = i.{active}
+    GROUP BY i.account_id, i.day
+),
+account_day AS (
+    INSERT INTO metrics_accountdailyusage AS r (account_id, date, events, core_events, active_users)
+    SELECT a.account_id, a.day, a.events, a.core_events, coalesce(n.users, 0)
+    FROM (SELECT account_id, day, count(*) AS events,
+                 count(*) FILTER (WHERE is_core) AS core_events
+          FROM usage GROUP BY account_id, day) a
+    LEFT JOIN new_active n ON n.account_id = a.account_id AND n.day = a.day
+    ORDER BY a.account_id, a.day
+    ON CONFLICT (account_id, date) DO UPDATE
+       SET events = r.events + EXCLUDED.events,
+           core_events = r.core_events + EXCLUDED.core_events,
+           active_users = r.active_users + EXCLUDED.active_users
+    RETURNING 1
+),
+user_feature_in AS (
+    SELECT end_user_id, max(account_id) AS account_id, feature_id, day, count(*) AS events
+    FROM usage WHERE feature_id IS NOT NULL GROUP BY end_user_id, feature_id, day
+),
+user_feature AS (
+    INSERT INTO metrics_enduserfeaturedaily AS r (end_user_id, account_id, feature_id, date, events)
+    SELECT end_user_id, account_id, feature_id, day, events
+    FROM user_feature_in ORDER BY end_user_id, feature_id, day
+    ON CONFLICT (end_user_id, feature_id, date) DO UPDATE SET events = r.events + EXCLUDED.events
+    RETURNING r.end_user_id, r.feature_id, r.date, r.events
+),
+feature_new AS (
+    SELECT i.account_id, i.feature_id, i.day, count(*) AS users
+    FROM user_feature_in i
+    JOIN user_feature d
+      ON d.end_user_id = i.end_user_id AND d.feature_id = i.feature_id AND d.date = i.day
+    WHERE d.events = i.events
+    GROUP BY i.account_id, i.feature_id, i.day
+),
+account_feature AS (
+    INSERT INTO metrics_accountfeaturedailyusage AS r (account_id, feature_id, date, events, users)
+    SELECT a.account_id, a.feature_id, a.day, a.events, coalesce(n.users, 0)
+    FROM (SELECT account_id, feature_id, day, count(*) AS events
+          FROM usage WHERE feature_id IS NOT NULL GROUP BY account_id, feature_id, day) a
+    LEFT JOIN feature_new n
+      ON n.account_id = a.account_id AND n.feature_id = a.feature_id AND n.day = a.day
+    ORDER BY a.account_id, a.feature_id, a.day
+    ON CONFLICT (account_id, feature_id, date) DO UPDATE
+       SET events = r.events + EXCLUDED.events, users = r.users + EXCLUDED.users
+    RETURNING 1
+)"""
+
+
+def _retrying(fn: Any) -> Any:
+    """Run `fn` in a transaction, again if PostgreSQL picked it as a deadlock victim."""
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                return fn()
+        except OperationalError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate not in _RETRYABLE_SQLSTATES or attempt == DEADLOCK_RETRIES:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+# Ingestion -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    inserted: int
+    attached: int = 0
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.inserted
+
+
+_INGEST_SQL = (
+    """
+WITH
+users_in AS (
+    SELECT * FROM unnest(%(u_ids)s::text[], %(u_first)s::timestamptz[], %(u_last)s::timestamptz[],
+                         %(u_traits)s::jsonb[], %(u_email)s::text[], %(u_name)s::text[],
+                         %(u_group)s::text[])
+           AS t(external_id, first_seen, last_seen, traits, email, name, group_id)
+),
+end_users AS (
+    INSERT INTO metrics_enduser AS u (external_id, account_id, group_external_id, email, name,
+                                      traits, first_seen_at, last_seen_at, created_at)
+    SELECT i.external_id, a.id, coalesce(i.group_id, ''), coalesce(i.email, ''),
+           coalesce(i.name, ''), coalesce(i.traits, '{}'::jsonb), i.first_seen, i.last_seen,
+           %(now)s
+    FROM users_in i LEFT JOIN accounts_account a ON a.external_id = i.group_id
+    ORDER BY i.external_id
+    ON CONFLICT (external_id) DO UPDATE SET
+        account_id = CASE WHEN EXCLUDED.group_external_id <> '' THEN EXCLUDED.account_id
+                          ELSE u.account_id END,
+        group_external_id = CASE WHEN EXCLUDED.group_external_id <> ''
+                                 THEN EXCLUDED.group_external_id ELSE u.group_external_id END,
+        email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE u.email END,
+        name = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE u.name END,
+        traits = CASE WHEN EXCLUDED.traits = '{}'::jsonb THEN u.traits
+                      ELSE u.traits || EXCLUDED.traits END,
+        first_seen_at = LEAST(u.first_seen_at, EXCLUDED.first_seen_at),
+        last_seen_at = GREATEST(u.last_seen_at, EXCLUDED.last_seen_at)
+    RETURNING u.id, u.external_id, u.account_id
+),
+msgs AS (
+    SELECT * FROM unnest(%(m_ids)s::text[], %(m_types)s::text[], %(m_names)s::text[],
+                         %(m_users)s::text[], %(m_anon)s::text[], %(m_ts)s::timestamptz[],
+                         %(m_props)s::jsonb[], %(m_ctx)s::jsonb[])
+           AS t(message_id, type, name, user_id, anonymous_id, ts, properties, context)
+),
+inserted AS (
+    INSERT INTO metrics_event (message_id, source_id, type, name, account_id, end_user_id,
+                               user_id, anonymous_id, "timestamp", received_at, properties,
+                               context)
+    SELECT m.message_id, %(source_id)s, m.type, m.name, e.account_id, e.id, m.user_id,
+           m.anonymous_id, m.ts, %(now)s, m.properties, m.context
+    FROM msgs m LEFT JOIN end_users e ON e.external_id = m.user_id
+    ORDER BY m.message_id
+    ON CONFLICT (message_id) DO NOTHING
+    RETURNING account_id, end_user_id, name, type, "timestamp"
+),"""
+    + _rollup_ctes("inserted")
+    + """
+SELECT count(*) FROM inserted"""
+)
+
+
+def _attach_sql(where: str) -> str:
+    return (
+        f"""
+WITH
+attached AS (
+    UPDATE metrics_event e SET account_id = u.account_id, end_user_id = u.id
+    FROM metrics_enduser u
+    WHERE e.account_id IS NULL AND e.user_id <> '' AND e.user_id = u.external_id
+      AND u.account_id IS NOT NULL AND {where}
+    RETURNING e.account_id, e.end_user_id, e.name, e.type, e."timestamp"
+),"""
+        + _rollup_ctes("attached")
+        + """
+SELECT count(*) FROM attached"""
+    )
+
+
+def _users_of(messages: Sequence[Message]) -> tuple[dict[str, list[Any]], list[str]]:
+    """Per end user of the batch: first/last seen, latest traits and group; grouped ids."""
+    users: dict[str, list[Any]] = {}
+    # [first, last, traits_ts, traits, group_ts, group_id]
+    for m in messages:
+        uid = m.user_id
+        if not uid:
+            continue
+        rec = users.get(uid)
+        if rec is None:
+            rec = users[uid] = [None, None, None, None, None, None]
+        ts = m.timestamp
+        if m.type in USAGE_TYPES:
+            if rec[0] is None or ts < rec[0]:
+                rec[0] = ts
+            if rec[1] is None or ts > rec[1]:
+                rec[1] = ts
+        if m.traits is not None and (rec[2] is None or ts >= rec[2]):
+            rec[2] = ts
+            rec[3] = m.traits if rec[3] is None else {**rec[3], **m.traits}
+        if m.group_id is not None and (rec[4] is None or ts >= rec[4]):
+            rec[4] = ts
+            rec[5] = m.group_id
+    grouped = sorted(uid for uid, rec in users.items() if rec[5] is not None)
+    return users, grouped
+
+
+def _user_params(users: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    ids: list[str] = []
+    first: list[Any] = []
+    last: list[Any] = []
+    traits: list[str | None] = []
+    emails: list[str | None] = []
+    names: list[str | None] = []
+    groups: list[str | None] = []
+    for uid, (f, la, _tts, tr, _gts, gid) in users.items():
+        ids.append(uid)
+        first.append(f)
+        last.append(la)
+        groups.append(gid)
+        if tr:
+            traits.append(json.dumps(tr, ensure_ascii=False, default=str))
+            email = tr.get("email")
+            emails.append(email[:254] if isinstance(email, str) and "@" in email else None)
+            name = tr.get("name")
+            if not isinstance(name, str) or not name:
+                parts = [
+                    tr.get("firstName") or tr.get("first_name"),
+                    tr.get("lastName") or tr.get("last_name"),
+                ]
+                name = " ".join(p for p in parts if isinstance(p, str) and p)
+            names.append(name[:200] if name else None)
+        else:
+            traits.append(None)
+            emails.append(None)
+            names.append(None)
+    return {
+        "u_ids": ids,
+        "u_first": first,
+        "u_last": last,
+        "u_traits": traits,
+        "u_email": emails,
+        "u_name": names,
+        "u_group": groups,
+    }
+
+
+def events_ingest(
+    *,
+    messages: Sequence[Message],
+    source_id: int | None = None,
+    received_at: datetime | None = None,
+) -> IngestResult:
+    """Store a batch of validated messages once each and roll them up (see module doc).
+
+    Messages whose messageId is already stored (a retried batch) are skipped and not
+    counted again; so are repeats of a messageId inside the batch.
+    """
+    if not messages:
+        return IngestResult(received=0, inserted=0)
+    now = received_at or timezone.now()
+    seen: set[str] = set()
+    unique: list[Message] = []
+    for m in messages:
+        if m.message_id not in seen:
+            seen.add(m.message_id)
+            unique.append(m)
+    users, grouped = _users_of(unique)
+    params: dict[str, Any] = _user_params(users)
+    params.update(
+        m_ids=[m.message_id for m in unique],
+        m_types=[m.type for m in unique],
+        m_names=[m.name for m in unique],
+        m_users=[m.user_id for m in unique],
+        m_anon=[m.anonymous_id for m in unique],
+        m_ts=[m.timestamp for m in unique],
+        m_props=[m.properties for m in unique],
+        m_ctx=[m.context for m in unique],
+        source_id=source_id,
+        now=now,
+        active_events=list(settings.ACTIVE_EVENTS),
+    )
+
+    def run() -> IngestResult:
+        with connection.cursor() as cursor:
+            cursor.execute(_INGEST_SQL, params)
+            inserted = cursor.fetchone()[0]
+            attached = 0
+            if grouped:
+                cursor.execute(
+                    _attach_sql("u.external_id = ANY(%(grouped)s::text[])"),
+                    {"grouped": grouped, "active_events": params["active_events"]},
+                )
+                attached = cursor.fetchone()[0]
+        return IngestResult(received=len(messages), inserted=inserted, attached=attached)
+
+    return _retrying(run)
+
+
+def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
+    """Link end users to accounts that now carry the external id their `group` named, and
+    attach and roll up the events they sent while unlinked. Returns events attached.
+
+    With `account_ids`, only users of those accounts; without, every pending user (the
+    periodic sweep, which also covers accounts created by bulk imports that send no
+    signals).
+    """
+    link_where = "TRUE" if account_ids is None else "a.id = ANY(%(ids)s::bigint[])"
+    attach_where = "TRUE" if account_ids is None else "u.account_id = ANY(%(ids)s::bigint[])"
+    params = {"ids": list(account_ids or []), "active_events": list(settings.ACTIVE_EVENTS)}
+
+    def run() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE metrics_enduser u SET account_id = a.id
+                FROM accounts_account a
+                WHERE u.group_external_id <> '' AND a.external_id = u.group_external_id
+                  AND u.account_id IS DISTINCT FROM a.id AND {link_where}
+                """,
+                params,
+            )
+            cursor.execute(_attach_sql(attach_where), params)
+            return int(cursor.fetchone()[0])
+
+    return _retrying(run)
+
+
+def events_purge_expired(*, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:
+    """Delete raw events older than EVENT_RETENTION_DAYS, in batches; rollups stay."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EVENT_RETENTION_DAYS)
+    total = 0
+    while True:
+        with connection.cursor() as cursor:
+            # Short batches keep each transaction's locks and WAL small on a busy table.
+            cursor.execute(
+                """
+                DELETE FROM metrics_event WHERE id IN (
+                    SELECT id FROM metrics_event WHERE "timestamp" < %s LIMIT %s
+                )
+                """,
+                [cutoff, batch_size],
+            )
+            deleted = cursor.rowcount
+        total += deleted
+        if deleted < batch_size:
+            return total
+
+
+def metrics_rollups_rebuild(*, since: date | None = None, now: datetime | None = None) -> int:
+    """Recount the four rollups from raw events, day by day, from `since` to today.
+
+    Only days whose raw events are all still kept can be rebuilt: `since` is raised to
+    the first full day of the retention window; rollups of older days are left alone.
+    Each day is rebuilt in its own transaction under a SHARE lock on the events table,
+    so that no batch is ingested (and counted twice or not at all) while it is recounted.
+    Returns the number of events counted.
+    """
+    now = now or timezone.now()
+    first_full = (now - timedelta(days=settings.EVENT_RETENTION_DAYS)).date() + timedelta(days=1)
+    day = max(since or first_full, first_full)
+    today = now.date()
+    params: dict[str, Any] = {"active_events": list(settings.ACTIVE_EVENTS)}
+    sql = (
+        """
+WITH
+day_events AS (
+    SELECT account_id, end_user_id, name, type, "timestamp" FROM metrics_event
+    WHERE "timestamp" >= %(start)s AND "timestamp" < %(end)s AND account_id IS NOT NULL
+),"""
+        + _rollup_ctes("day_events")
+        + """
+SELECT count(*) FROM usage"""
+    )
+    total = 0
+    while day <= today:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        params.update(start=start, end=start + timedelta(days=1), day=day)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE metrics_event IN SHARE MODE")
+            for table in (
+                "metrics_enduserdailyactivity",
+                "metrics_accountdailyusage",
+                "metrics_enduserfeaturedaily",
+                "metrics_accountfeaturedailyusage",
+            ):
+                cursor.execute(f"DELETE FROM {table} WHERE date = %(day)s", params)
+            cursor.execute(sql, params)
+            total += int(cursor.fetchone()[0])
+        day += timedelta(days=1)
+    return total

@@ -1,0 +1,462 @@
+"""The metric engine (SPEC §3): per-account daily figures, MRR movements and snapshots.
+
+Everything is computed set-based in the database and stored, so history and trends
+survive: `AccountDailyMetrics` (one wide row per account per day), `MrrMovement` (one row
+per account per month that moved) and `MetricSnapshot` (portfolio, segment and feature
+figures for day/week/month/quarter/year periods, keyed as in `metrics.definitions`).
+
+Definitions settled here (the tests pin each one with hand-computed figures):
+
+- MRR of an account on day d = Σ Subscription.mrr over its lines that are not trials and
+  run on d: start_date ≤ d ≤ end_date (end_date NULL = open-ended). A cancelled or expired
+  line counts until its end date, since cancelling sets the end date to the effective day.
+  A renewal written as a new line starting the day after the old one ends neither gaps nor
+  double counts; one written to start *on* the old end date takes over that day (the old
+  line of the same product stops the day before). Money is summed as stored, whatever the
+  account's currency (multi-currency portfolios are not converted).
+- A period runs from ps to pe; opening MRR is the MRR on the day before ps (the last day of
+  the previous period), closing MRR is the MRR on pe. Per account: new = opening 0, closing
+  > 0, never paid before ps; reactivation = opening 0, closing > 0, paid before; churned =
+  opening > 0, closing 0; expansion / contraction = the difference when both are > 0. So
+  opening + new + expansion + reactivation − contraction − churned = closing, exactly.
+- Customers = accounts with MRR > 0. S = customers at opening, E = at closing, N = accounts
+  that were not customers at opening and are at closing; lost = S accounts with closing 0.
+  Customer churn rate = lost ÷ S; CRR = (E − N) ÷ S, so churn + CRR = 100 %.
+- NRR, GRR, gross and net MRR churn divide by opening MRR (existing customers only: new and
+  reactivated MRR never enter NRR or GRR); GRR is capped at 100.
+- ARPA = closing MRR ÷ E; ARPU = closing MRR ÷ MAU on pe. LTV = ARPA × average lifetime in
+  months of the accounts that churned by pe (customer_since → churned_at, 30.4375-day
+  months); with no churned account yet, ARPA ÷ monthly customer churn rate (the period's
+  rate scaled linearly to 30.4375 days); neither known → empty.
+- NPS = % promoters (9–10) − % detractors (0–6); CSAT = % of 4–5; CES = mean (1–7), over
+  the responses given in the period. Tickets: opened in the period; first response hours
+  over tickets opened in the period that got one; resolution hours over tickets resolved
+  in the period.
+- DAU = mean daily active users over the period (user-days ÷ days); WAU and MAU = distinct
+  users in the 7 / 30 days ending pe; stickiness = DAU ÷ MAU. Logins without action =
+  users active in the period with no core event. Feature adoption = users of a core
+  feature ÷ active users in the period (per feature under segment "feature:<key>",
+  measured from the release date when it falls in the period). Product adoption = end
+  users first seen in the period who made a core event by pe ÷ those users.
+- Trial conversion: cohort = trial lines ending in the period; converted = the account has
+  a paid line starting between the trial's start and pe. Win-back rate = accounts that
+  were former customers at opening (MRR 0, paid before) and pay at closing ÷ such accounts.
+
+Segments: "" (portfolio), "tier:<v>", "touch_model:<v>", "business_model:<v>" from the
+accounts' current fields (a tier change re-labels the account's history on recalculation).
+The current period of each kind is stored "to date" under its last day and refreshed by
+every recalculation that touches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from metrics.choices import Period
+from metrics.models import Feature, MetricSnapshot
+from metrics.services.engine_sql import (
+    FACT_COLUMNS,
+    Dialect,
+    account_daily_sql,
+    feature_adoption_sql,
+    movements_insert_sql,
+    period_facts_sql,
+)
+
+# One key for every recalculation: two runs over overlapping ranges serialize instead of
+# interleaving their deletes and inserts.
+LOCK_KEY = zlib.crc32(b"metrics.engine.recalculate")
+# Days per transaction: bounds the size of one statement's working set in long backfills.
+CHUNK_DAYS = 31
+SEGMENT_FIELDS = ("tier", "touch_model", "business_model")
+DAYS_PER_MONTH = Decimal("30.4375")
+HUNDRED = Decimal(100)
+FOUR = Decimal("0.0001")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RecalcResult:
+    start: dt.date
+    end: dt.date
+    days: int = 0
+    account_rows: int = 0
+    snapshot_rows: int = 0
+    movement_rows: int = 0
+    skipped: bool = False
+    chunks: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+
+
+class EngineBusy(Exception):
+    """Another recalculation holds the engine lock."""
+
+
+@dataclass(frozen=True)
+class PeriodSpan:
+    kind: str
+    date: dt.date  # last day of the period: the snapshot's date
+    start: dt.date
+    end: dt.date  # last day computed (≤ date; earlier for the current period, "to date")
+
+
+def _dialect() -> Dialect:
+    return Dialect(connection.vendor)
+
+
+def period_bounds(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the period of `kind` that contains `day` (ISO weeks)."""
+    if kind == Period.DAY:
+        return day, day
+    if kind == Period.WEEK:
+        first = day - dt.timedelta(days=day.weekday())
+        return first, first + dt.timedelta(days=6)
+    if kind == Period.MONTH:
+        first = day.replace(day=1)
+    elif kind == Period.QUARTER:
+        first = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    else:
+        first = day.replace(month=1, day=1)
+    months = {Period.MONTH: 1, Period.QUARTER: 3, Period.YEAR: 12}[Period(kind)]
+    y, m = divmod(first.month - 1 + months, 12)
+    return first, dt.date(first.year + y, m + 1, 1) - dt.timedelta(days=1)
+
+
+def periods_touching(*, start: dt.date, end: dt.date, today: dt.date) -> list[PeriodSpan]:
+    """Every period of every kind that overlaps [start, end], computed up to today at most."""
+    out: list[PeriodSpan] = []
+    for kind in Period.values:
+        day = start
+        while day <= end:
+            first, last = period_bounds(kind, day)
+            upto = min(last, max(end, min(today, last)))
+            out.append(PeriodSpan(kind, last, first, upto))
+            day = last + dt.timedelta(days=1)
+    return out
+
+
+def chunk_ranges(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
+    day = start
+    while day <= end:
+        last = min(end, day + dt.timedelta(days=CHUNK_DAYS - 1))
+        yield day, last
+        day = last + dt.timedelta(days=1)
+
+
+def _lock(*, wait: bool) -> bool:
+    """Take the engine's transaction-level advisory lock (PostgreSQL); SQLite has one writer."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+        row = cursor.fetchone()
+        return bool(row and row[0])
+
+
+def _utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def account_daily_metrics_rebuild(*, start: dt.date, end: dt.date) -> int:
+    """Write AccountDailyMetrics of every account for every day of [start, end] (one statement)."""
+    params = {
+        "start": start,
+        "end": end,
+        "start_dt": _utc(start),
+        "start_30_dt": _utc(start - dt.timedelta(days=29)),
+        "start_365_dt": _utc(start - dt.timedelta(days=364)),
+        "end_next_dt": _utc(end + dt.timedelta(days=1)),
+        "now": timezone.now(),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(account_daily_sql(_dialect()), params)
+        return max(cursor.rowcount, 0)
+
+
+def _month_spans(start_month: dt.date, end_month: dt.date) -> list[PeriodSpan]:
+    spans = []
+    day = start_month.replace(day=1)
+    while day <= end_month:
+        first, last = period_bounds(Period.MONTH, day)
+        spans.append(PeriodSpan(Period.MONTH, last, first, last))
+        day = last + dt.timedelta(days=1)
+    return spans
+
+
+def _period_params(spans: list[PeriodSpan]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for i, p in enumerate(spans):
+        params[f"p{i}_kind"] = p.kind
+        params[f"p{i}_pdate"] = p.date
+        params[f"p{i}_ps"] = p.start
+        params[f"p{i}_pe"] = p.end
+        params[f"p{i}_open_d"] = p.start - dt.timedelta(days=1)
+        params[f"p{i}_pe_next"] = p.end + dt.timedelta(days=1)
+        params[f"p{i}_m_start"] = p.end - dt.timedelta(days=29)
+    return params
+
+
+def mrr_movements_rebuild(*, start_month: dt.date, end_month: dt.date) -> int:
+    """Replace the MrrMovement rows of the months from start_month to end_month (inclusive).
+
+    The month's opening MRR is the MRR on the last day of the previous month, its closing
+    MRR the MRR on its last day; accounts whose MRR did not move get no row.
+    """
+    from metrics.models import MrrMovement
+
+    spans = _month_spans(start_month, end_month)
+    if not spans:
+        return 0
+    with transaction.atomic():
+        MrrMovement.objects.filter(month__gte=spans[0].start, month__lte=spans[-1].start).delete()
+        with connection.cursor() as cursor:
+            cursor.execute(movements_insert_sql(_dialect(), len(spans)), _period_params(spans))
+            return max(cursor.rowcount, 0)
+
+
+def _ratio(num: Decimal, den: Decimal, scale: Decimal = HUNDRED) -> Decimal | None:
+    if not den:
+        return None
+    return (num * scale / den).quantize(FOUR, rounding=ROUND_HALF_UP)
+
+
+def _dec(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def snapshot_values(f: dict[str, Decimal], *, days: int) -> dict[str, tuple[Any, Any, Any]]:
+    """metric key → (value, numerator, denominator) from one group's summed facts."""
+    opening, closing = f["opening"], f["closing"]
+    s, e, n = f["s_customers"], f["e_customers"], f["n_customers"]
+    contraction, churned = f["contraction"], f["churned"]
+    expansion, reactivation = f["expansion"], f["reactivation"]
+    churn_rate = _ratio(f["lost"], s)
+    arpa = _ratio(closing, e, Decimal(1))
+    ltv = None
+    if arpa is not None and f["lifetime_n"]:
+        months = f["lifetime_days"] / f["lifetime_n"] / DAYS_PER_MONTH
+        ltv = (arpa * months).quantize(FOUR, rounding=ROUND_HALF_UP)
+    elif arpa is not None and churn_rate:
+        monthly = churn_rate * DAYS_PER_MONTH / Decimal(days)
+        ltv = (arpa * HUNDRED / monthly).quantize(FOUR, rounding=ROUND_HALF_UP)
+    grr = _ratio(opening - contraction - churned, opening)
+    dau = (f["user_days"] / Decimal(days)).quantize(FOUR, rounding=ROUND_HALF_UP)
+    nps = None
+    if f["nps_n"]:
+        nps = _ratio(f["promoters"] - f["detractors"], f["nps_n"])
+    ces = _ratio(f["ces_sum"], f["ces_n"], Decimal(1))
+    return {
+        "mrr": (closing, None, None),
+        "arr": (closing * 12, None, None),
+        "mrr_new": (f["new"], None, None),
+        "mrr_expansion": (expansion, None, None),
+        "mrr_contraction": (contraction, None, None),
+        "mrr_churned": (churned, None, None),
+        "mrr_reactivation": (reactivation, None, None),
+        "customers": (e, None, None),
+        "customer_churn_rate": (churn_rate, f["lost"], s),
+        "gross_mrr_churn": (_ratio(contraction + churned, opening), contraction + churned, opening),
+        "net_mrr_churn": (
+            _ratio(contraction + churned - expansion - reactivation, opening),
+            contraction + churned - expansion - reactivation,
+            opening,
+        ),
+        "nrr": (
+            _ratio(opening + expansion - contraction - churned, opening),
+            opening + expansion - contraction - churned,
+            opening,
+        ),
+        "grr": (
+            min(grr, HUNDRED) if grr is not None else None,
+            opening - contraction - churned,
+            opening,
+        ),
+        "crr": (_ratio(e - n, s), e - n, s),
+        "arpa": (arpa, closing, e),
+        "arpu": (_ratio(closing, f["mau"], Decimal(1)), closing, f["mau"]),
+        "ltv": (ltv, None, None),
+        "nps": (nps, f["promoters"] - f["detractors"], f["nps_n"]),
+        "csat": (_ratio(f["satisfied"], f["csat_n"]), f["satisfied"], f["csat_n"]),
+        "ces": (ces, f["ces_sum"], f["ces_n"]),
+        "dau": (dau, f["user_days"], Decimal(days)),
+        "wau": (f["wau"], None, None),
+        "mau": (f["mau"], None, None),
+        "stickiness": (_ratio(dau, f["mau"]), dau, f["mau"]),
+        "logins_without_action": (f["logins_without_action"], None, None),
+        "feature_adoption": (
+            _ratio(f["core_users"], f["active_users"]),
+            f["core_users"],
+            f["active_users"],
+        ),
+        "product_adoption": (
+            _ratio(f["new_users_active"], f["new_users"]),
+            f["new_users_active"],
+            f["new_users"],
+        ),
+        "tickets": (f["tickets"], None, None),
+        "ticket_first_response_hours": (
+            _ratio(f["frt_sum"], f["frt_n"], Decimal(1)),
+            f["frt_sum"],
+            f["frt_n"],
+        ),
+        "ticket_resolution_hours": (
+            _ratio(f["res_sum"], f["res_n"], Decimal(1)),
+            f["res_sum"],
+            f["res_n"],
+        ),
+        "trial_conversion": (
+            _ratio(f["trials_converted"], f["trials"]),
+            f["trials_converted"],
+            f["trials"],
+        ),
+        "win_back_rate": (
+            _ratio(f["won_back"], f["winback_pool"]),
+            f["won_back"],
+            f["winback_pool"],
+        ),
+    }
+
+
+def _q(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return _dec(value).quantize(FOUR, rounding=ROUND_HALF_UP)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
+    """Replace the MetricSnapshot rows of the given periods (all segments and features)."""
+    if not spans:
+        return 0
+    d = _dialect()
+    groups: dict[tuple[str, dt.date, str], dict[str, Decimal]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(period_facts_sql(d, len(spans)), _period_params(spans))
+        rows = cursor.fetchall()
+    for kind, pdate, tier, touch, business, *values in rows:
+        keys = ("", f"tier:{tier}", f"touch_model:{touch}", f"business_model:{business}")
+        for segment in keys:
+            acc = groups.setdefault(
+                (kind, _as_date(pdate), segment), dict.fromkeys(FACT_COLUMNS, Decimal(0))
+            )
+            for name, value in zip(FACT_COLUMNS, values, strict=True):
+                acc[name] += _dec(value)
+    by_key = {(p.kind, p.date): p for p in spans}
+    now = timezone.now()
+    out: list[MetricSnapshot] = []
+    for (kind, pdate, segment), facts in groups.items():
+        span = by_key[(kind, pdate)]
+        days = (span.end - span.start).days + 1
+        for metric, (value, num, den) in snapshot_values(facts, days=days).items():
+            out.append(
+                MetricSnapshot(
+                    date=pdate,
+                    period=kind,
+                    metric=metric,
+                    segment=segment,
+                    value=_q(value),
+                    numerator=_q(num),
+                    denominator=_q(den),
+                    computed_at=now,
+                )
+            )
+    out.extend(_feature_snapshots(spans, now=now))
+    with transaction.atomic():
+        for kind in {p.kind for p in spans}:
+            MetricSnapshot.objects.filter(
+                period=kind, date__in=[p.date for p in spans if p.kind == kind]
+            ).delete()
+        MetricSnapshot.objects.bulk_create(out, batch_size=2000)
+    return len(out)
+
+
+def _feature_snapshots(spans: list[PeriodSpan], *, now: dt.datetime) -> list[MetricSnapshot]:
+    features = list(Feature.objects.values_list("id", "key", "release_date"))
+    params: dict[str, Any] = {}
+    i = 0
+    for p in spans:
+        for fid, _key, released in features:
+            if released and released > p.end:
+                continue
+            ws = max(p.start, released) if released else p.start
+            params.update(
+                {
+                    f"w{i}_kind": p.kind,
+                    f"w{i}_pdate": p.date,
+                    f"w{i}_feature": fid,
+                    f"w{i}_ws": ws,
+                    f"w{i}_pe": p.end,
+                }
+            )
+            i += 1
+    if not i:
+        return []
+    keys = {fid: key for fid, key, _ in features}
+    with connection.cursor() as cursor:
+        cursor.execute(feature_adoption_sql(_dialect(), i), params)
+        rows = cursor.fetchall()
+    return [
+        MetricSnapshot(
+            date=_as_date(pdate),
+            period=kind,
+            metric="feature_adoption",
+            segment=f"feature:{keys[fid]}"[:64],
+            value=_ratio(_dec(users), _dec(active)),
+            numerator=_dec(users),
+            denominator=_dec(active),
+            computed_at=now,
+        )
+        for kind, pdate, fid, users, active in rows
+    ]
+
+
+def metrics_recalculate(
+    *,
+    start: dt.date,
+    end: dt.date,
+    progress: Progress | None = None,
+    wait: bool = True,
+    today: dt.date | None = None,
+) -> RecalcResult:
+    """Recalculate every stored figure for the days start…end (inclusive).
+
+    Idempotent: each chunk replaces its own rows. Runs serialize on an advisory lock; with
+    wait=False a run that finds the lock taken skips and says so (`skipped`), which is what
+    the frequent "today" task wants while a nightly run or a backfill is busy.
+    """
+    if end < start:
+        raise ValueError("end before start")
+    today = today or timezone.now().date()
+    result = RecalcResult(start=start, end=end)
+    chunks = list(chunk_ranges(start, end))
+    for n, (first, last) in enumerate(chunks, start=1):
+        with transaction.atomic():
+            if not _lock(wait=wait):
+                result.skipped = True
+                return result
+            result.account_rows += account_daily_metrics_rebuild(start=first, end=last)
+            result.movement_rows += mrr_movements_rebuild(start_month=first, end_month=last)
+            result.snapshot_rows += snapshots_rebuild(
+                spans=periods_touching(start=first, end=last, today=today)
+            )
+        result.days += (last - first).days + 1
+        result.chunks.append((first, last))
+        if progress:
+            progress(n, len(chunks))
+    return result

@@ -1,0 +1,530 @@
+"""SQL of the metric engine, written once for PostgreSQL and SQLite.
+
+The statements differ between the two databases only in date arithmetic and a few scalar
+functions; `Dialect` supplies those fragments so that one statement is tested on PostgreSQL
+and still runs on the SQLite database of `make run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    vendor: str
+
+    @property
+    def pg(self) -> bool:
+        return self.vendor == "postgresql"
+
+    def date(self, name: str) -> str:
+        """A named date parameter."""
+        return f"CAST(%({name})s AS date)" if self.pg else f"%({name})s"
+
+    def add(self, expr: str, days: int) -> str:
+        if self.pg:
+            return f"({expr} + {days})"
+        return f"date({expr}, '{days:+d} days')"
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"GREATEST({a}, {b})" if self.pg else f"MAX({a}, {b})"
+
+    def least(self, a: str, b: str) -> str:
+        return f"LEAST({a}, {b})" if self.pg else f"MIN({a}, {b})"
+
+    def days_between(self, later: str, earlier: str) -> str:
+        if self.pg:
+            return f"({later} - {earlier})"
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+
+    def hours_between(self, later: str, earlier: str) -> str:
+        if self.pg:
+            return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+        return f"((julianday({later}) - julianday({earlier})) * 24.0)"
+
+    def day_of(self, ts: str) -> str:
+        """The UTC calendar day of an aware timestamp."""
+        return f"CAST(({ts} AT TIME ZONE 'UTC') AS date)" if self.pg else f"date({ts})"
+
+
+def subscriptions_cte(d: Dialect) -> str:
+    """Paid subscription lines with the last day on which each one counts towards MRR.
+
+    A line counts from its start date to its end date, both included (a cancellation sets
+    the end date to the effective date). When a successor line of the same account and
+    product starts exactly on the end date (a renewal written with end = next start), the
+    old line stops the day before, so the hand-over day is counted once.
+    """
+    return f"""
+    subs AS (
+        SELECT s.account_id, s.mrr, s.start_date,
+            CASE WHEN s.end_date IS NOT NULL AND EXISTS (
+                SELECT 1 FROM accounts_subscription n
+                WHERE n.account_id = s.account_id AND n.product = s.product
+                  AND n.status <> 'trial' AND n.id <> s.id AND n.start_date = s.end_date
+                  AND n.start_date > s.start_date
+            ) THEN {d.add("s.end_date", -1)} ELSE s.end_date END AS last_day
+        FROM accounts_subscription s
+        WHERE s.status <> 'trial'
+    )"""
+
+
+def account_daily_sql(d: Dialect) -> str:
+    """One INSERT … SELECT … ON CONFLICT that writes AccountDailyMetrics for every account
+    and every day of [start, end].
+
+    Windowed figures (MRR, WAU, MAU, events and tickets over 30 days, NPS/CSAT over 365
+    days, open tickets) are computed with spans: each source row covers a run of days, the
+    run becomes +v on its first day and −v the day after its last, and a running sum over
+    the account's days gives the figure. Per user, a span ends the day before that user's
+    next active day, so a user is counted once however often they were active (distinct
+    users without a COUNT(DISTINCT) per day).
+    """
+    start, end = d.date("start"), d.date("end")
+
+    cols = [
+        "mrr",
+        "wau",
+        "mau",
+        "events",
+        "core",
+        "topen",
+        "t30",
+        "prom",
+        "det",
+        "npsn",
+        "sat",
+        "csatn",
+    ]
+
+    def span(account: str, first: str, last: str, values: dict[str, str], source: str) -> str:
+        exprs = ", ".join(f"{values.get(c, '0')} AS v_{c}" for c in cols)
+        return f"SELECT {account} AS account_id, {first} AS f, {last} AS t, {exprs} {source}"
+
+    spans = [
+        span("account_id", "start_date", "last_day", {"mrr": "mrr"}, "FROM subs"),
+        span(
+            "account_id",
+            "date",
+            d.least(d.add("date", 6), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 6)})"),
+            {"wau": "1"},
+            "FROM act",
+        ),
+        span(
+            "account_id",
+            "date",
+            d.least(d.add("date", 29), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 29)})"),
+            {"mau": "1"},
+            "FROM act",
+        ),
+        span(
+            "account_id",
+            "date",
+            d.add("date", 29),
+            {"events": "events"},
+            f"FROM metrics_accountdailyusage WHERE date >= {d.add(start, -29)} AND date <= {end}",
+        ),
+        span(
+            "account_id",
+            "date",
+            d.least(d.add("date", 29), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 29)})"),
+            {"core": "1"},
+            "FROM feat",
+        ),
+        span(
+            "account_id",
+            "opened_d",
+            f"CASE WHEN resolved_d IS NULL THEN NULL ELSE {d.add('resolved_d', -1)} END",
+            {"topen": "1"},
+            "FROM tick WHERE resolved_d IS NULL OR resolved_d > opened_d",
+        ),
+        span("account_id", "opened_d", d.add("opened_d", 29), {"t30": "1"}, "FROM tick"),
+        span(
+            "account_id",
+            "resp_d",
+            d.add("resp_d", 364),
+            {
+                "prom": "CASE WHEN kind = 'nps' AND score >= 9 THEN 1 ELSE 0 END",
+                "det": "CASE WHEN kind = 'nps' AND score <= 6 THEN 1 ELSE 0 END",
+                "npsn": "CASE WHEN kind = 'nps' THEN 1 ELSE 0 END",
+                "sat": "CASE WHEN kind = 'csat' AND score >= 4 THEN 1 ELSE 0 END",
+                "csatn": "CASE WHEN kind = 'csat' THEN 1 ELSE 0 END",
+            },
+            "FROM resp",
+        ),
+    ]
+    plus = ", ".join(f"v_{c}" for c in cols)
+    minus = ", ".join(f"-v_{c}" for c in cols)
+    sums = ", ".join(f"SUM(v_{c}) AS {c}" for c in cols)
+    running = ", ".join(f"SUM(COALESCE(x.{c}, 0)) OVER w AS {c}" for c in cols)
+    last_t = f"COALESCE(t, {end})"
+    return f"""
+    WITH RECURSIVE days(d) AS (
+        SELECT {start} UNION ALL SELECT {d.add("d", 1)} FROM days WHERE d < {end}
+    ),
+    {subscriptions_cte(d)},
+    act AS (
+        SELECT account_id, date,
+            LEAD(date) OVER (PARTITION BY end_user_id, account_id ORDER BY date) AS next_date
+        FROM metrics_enduserdailyactivity
+        WHERE date >= {d.add(start, -29)} AND date <= {end}
+    ),
+    feat AS (
+        SELECT u.account_id, u.date,
+            LEAD(u.date) OVER (PARTITION BY u.account_id, u.feature_id ORDER BY u.date)
+                AS next_date
+        FROM metrics_accountfeaturedailyusage u
+        JOIN metrics_feature f ON f.id = u.feature_id
+        WHERE f.is_core AND u.events > 0
+          AND u.date >= {d.add(start, -29)} AND u.date <= {end}
+    ),
+    tick AS (
+        SELECT account_id, {d.day_of("opened_at")} AS opened_d,
+            {d.day_of("resolved_at")} AS resolved_d
+        FROM metrics_ticket
+        WHERE opened_at < %(end_next_dt)s
+          AND (resolved_at IS NULL OR resolved_at >= %(start_dt)s
+               OR opened_at >= %(start_30_dt)s)
+    ),
+    resp AS (
+        SELECT account_id, kind, score, {d.day_of("responded_at")} AS resp_d
+        FROM metrics_surveyresponse
+        WHERE kind IN ('nps', 'csat')
+          AND responded_at >= %(start_365_dt)s AND responded_at < %(end_next_dt)s
+    ),
+    spans AS (
+        {" UNION ALL ".join(spans)}
+    ),
+    deltas AS (
+        SELECT account_id, {d.greatest("f", start)} AS day, {plus}
+        FROM spans WHERE f <= {end} AND {last_t} >= {start}
+        UNION ALL
+        SELECT account_id, {d.add("t", 1)} AS day, {minus}
+        FROM spans WHERE t IS NOT NULL AND f <= {end} AND t >= {start} AND t < {end}
+    ),
+    agg AS (
+        SELECT account_id, day, {sums} FROM deltas GROUP BY account_id, day
+    ),
+    daily AS (
+        SELECT account_id, date, COUNT(*) AS dau FROM metrics_enduserdailyactivity
+        WHERE date >= {start} AND date <= {end} GROUP BY account_id, date
+    ),
+    seen AS (
+        SELECT account_id, MAX(date) AS last_day FROM metrics_accountdailyusage
+        WHERE events > 0 AND date < {start} GROUP BY account_id
+    ),
+    core_features AS (
+        SELECT days.d, COUNT(f.id) AS n FROM days
+        LEFT JOIN metrics_feature f
+          ON f.is_core AND (f.release_date IS NULL OR f.release_date <= days.d)
+        GROUP BY days.d
+    ),
+    run AS (
+        SELECT g.account_id, g.d, {running},
+            MAX(CASE WHEN u.events > 0 THEN u.date END) OVER w AS last_seen
+        FROM (SELECT a.id AS account_id, days.d FROM accounts_account a CROSS JOIN days) g
+        LEFT JOIN agg x ON x.account_id = g.account_id AND x.day = g.d
+        LEFT JOIN metrics_accountdailyusage u ON u.account_id = g.account_id AND u.date = g.d
+        WINDOW w AS (PARTITION BY g.account_id ORDER BY g.d ROWS UNBOUNDED PRECEDING)
+    )
+    INSERT INTO metrics_accountdailymetrics (
+        account_id, date, mrr, dau, wau, mau, events_30d, core_adoption_30d,
+        days_since_last_activity, tickets_open, tickets_30d, nps_365d, csat_365d, computed_at
+    )
+    SELECT r.account_id, r.d, r.mrr, COALESCE(dl.dau, 0), r.wau, r.mau, r.events,
+        CASE WHEN cf.n > 0 THEN ROUND(100.0 * r.core / cf.n, 2) END,
+        {d.days_between("r.d", "COALESCE(r.last_seen, s.last_day)")},
+        r.topen, r.t30,
+        CASE WHEN r.npsn > 0 THEN ROUND(100.0 * (r.prom - r.det) / r.npsn, 2) END,
+        CASE WHEN r.csatn > 0 THEN ROUND(100.0 * r.sat / r.csatn, 2) END,
+        %(now)s
+    FROM run r
+    JOIN core_features cf ON cf.d = r.d
+    LEFT JOIN daily dl ON dl.account_id = r.account_id AND dl.date = r.d
+    LEFT JOIN seen s ON s.account_id = r.account_id
+    WHERE 1 = 1
+    ON CONFLICT (account_id, date) DO UPDATE SET
+        mrr = excluded.mrr, dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
+        events_30d = excluded.events_30d, core_adoption_30d = excluded.core_adoption_30d,
+        days_since_last_activity = excluded.days_since_last_activity,
+        tickets_open = excluded.tickets_open, tickets_30d = excluded.tickets_30d,
+        nps_365d = excluded.nps_365d, csat_365d = excluded.csat_365d,
+        computed_at = excluded.computed_at
+    """
+
+
+def periods_cte(d: Dialect, count: int) -> str:
+    """`periods(pkind, pdate, ps, pe, open_d, pe_next, w_start, m_start)` from parameters.
+
+    pdate is the period's last day (the snapshot's date); pe is the last day computed
+    (earlier than pdate for the current period, "to date"); open_d is the day before ps.
+    """
+    rows = []
+    for i in range(count):
+        dates = ", ".join(
+            d.date(f"p{i}_{c}") for c in ("pdate", "ps", "pe", "open_d", "pe_next", "m_start")
+        )
+        rows.append(f"(%(p{i}_kind)s, {dates})")
+    return (
+        "periods(pkind, pdate, ps, pe, open_d, pe_next, m_start) AS (VALUES "
+        + ", ".join(rows)
+        + ")"
+    )
+
+
+def account_movements_cte(d: Dialect) -> str:
+    """Per period and account: opening and closing MRR, and whether it ever paid before."""
+    return """
+    acct AS (
+        SELECT p.pkind, p.pdate, s.account_id,
+            SUM(CASE WHEN s.start_date <= p.open_d
+                      AND (s.last_day IS NULL OR s.last_day >= p.open_d)
+                 THEN s.mrr ELSE 0 END) AS opening,
+            SUM(CASE WHEN s.start_date <= p.pe
+                      AND (s.last_day IS NULL OR s.last_day >= p.pe)
+                 THEN s.mrr ELSE 0 END) AS closing,
+            MAX(CASE WHEN s.start_date < p.ps AND s.mrr > 0
+                      AND (s.last_day IS NULL OR s.last_day >= s.start_date)
+                 THEN 1 ELSE 0 END) AS had_before
+        FROM periods p JOIN subs s ON s.start_date <= p.pe
+        GROUP BY p.pkind, p.pdate, s.account_id
+    )"""
+
+
+def movements_insert_sql(d: Dialect, months: int) -> str:
+    """INSERT … SELECT of MrrMovement rows for the given months (periods of kind 'month')."""
+    return f"""
+    WITH {periods_cte(d, months)},
+    {subscriptions_cte(d)},
+    {account_movements_cte(d)}
+    INSERT INTO metrics_mrrmovement (account_id, month, kind, amount, opening_mrr, closing_mrr)
+    SELECT account_id, month, kind, amount, opening, closing FROM (
+        SELECT x.account_id, p.ps AS month, x.opening, x.closing,
+            CASE
+                WHEN x.opening = 0 AND x.closing > 0 AND x.had_before = 0 THEN 'new'
+                WHEN x.opening = 0 AND x.closing > 0 THEN 'reactivation'
+                WHEN x.opening > 0 AND x.closing = 0 THEN 'churn'
+                WHEN x.closing > x.opening THEN 'expansion'
+                WHEN x.closing < x.opening THEN 'contraction'
+            END AS kind,
+            CASE WHEN x.closing > x.opening THEN x.closing - x.opening
+                 ELSE x.opening - x.closing END AS amount
+        FROM acct x JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate
+    ) m
+    WHERE kind IS NOT NULL
+    """
+
+
+# Additive per-period facts, summed per (period, tier, touch model, business model); the
+# engine adds those groups up into the portfolio and each segment.
+FACT_COLUMNS = (
+    "opening",
+    "closing",
+    "new",
+    "expansion",
+    "contraction",
+    "churned",
+    "reactivation",
+    "s_customers",
+    "e_customers",
+    "n_customers",
+    "lost",
+    "winback_pool",
+    "won_back",
+    "user_days",
+    "active_users",
+    "logins_without_action",
+    "core_users",
+    "wau",
+    "mau",
+    "promoters",
+    "detractors",
+    "nps_n",
+    "satisfied",
+    "csat_n",
+    "ces_sum",
+    "ces_n",
+    "tickets",
+    "frt_sum",
+    "frt_n",
+    "res_sum",
+    "res_n",
+    "new_users",
+    "new_users_active",
+    "trials",
+    "trials_converted",
+    "lifetime_days",
+    "lifetime_n",
+)
+
+
+def period_facts_sql(d: Dialect, periods: int) -> str:
+    def fact(values: dict[str, str], source: str) -> str:
+        exprs = ", ".join(f"{values.get(c, '0')} AS {c}" for c in FACT_COLUMNS)
+        return f"SELECT p.pkind, p.pdate, x.account_id, {exprs} {source}"
+
+    sources = [
+        fact(
+            {
+                "opening": "x.opening",
+                "closing": "x.closing",
+                "new": "CASE WHEN x.opening = 0 AND x.had_before = 0 THEN x.closing ELSE 0 END",
+                "reactivation": (
+                    "CASE WHEN x.opening = 0 AND x.had_before = 1 THEN x.closing ELSE 0 END"
+                ),
+                "churned": "CASE WHEN x.closing = 0 THEN x.opening ELSE 0 END",
+                "expansion": (
+                    "CASE WHEN x.opening > 0 AND x.closing > x.opening"
+                    " THEN x.closing - x.opening ELSE 0 END"
+                ),
+                "contraction": (
+                    "CASE WHEN x.closing > 0 AND x.closing < x.opening"
+                    " THEN x.opening - x.closing ELSE 0 END"
+                ),
+                "s_customers": "CASE WHEN x.opening > 0 THEN 1 ELSE 0 END",
+                "e_customers": "CASE WHEN x.closing > 0 THEN 1 ELSE 0 END",
+                "n_customers": "CASE WHEN x.opening = 0 AND x.closing > 0 THEN 1 ELSE 0 END",
+                "lost": "CASE WHEN x.opening > 0 AND x.closing = 0 THEN 1 ELSE 0 END",
+                "winback_pool": "CASE WHEN x.opening = 0 AND x.had_before = 1 THEN 1 ELSE 0 END",
+                "won_back": (
+                    "CASE WHEN x.opening = 0 AND x.had_before = 1 AND x.closing > 0"
+                    " THEN 1 ELSE 0 END"
+                ),
+            },
+            "FROM acct x JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
+        ),
+        fact(
+            {
+                "user_days": "x.days",
+                "active_users": "1",
+                "logins_without_action": "CASE WHEN x.core = 0 THEN 1 ELSE 0 END",
+            },
+            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
+            " SUM(e.core_events) AS core FROM periods p"
+            " JOIN metrics_enduserdailyactivity e ON e.date >= p.ps AND e.date <= p.pe"
+            " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id) x"
+            " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
+        ),
+        fact(
+            {"core_users": "1"},
+            "FROM (SELECT DISTINCT p.pkind, p.pdate, e.account_id, e.end_user_id FROM periods p"
+            " JOIN metrics_enduserfeaturedaily e ON e.date >= p.ps AND e.date <= p.pe"
+            " JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core) x"
+            " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
+        ),
+        fact(
+            {"wau": "x.wau", "mau": "x.mau"},
+            "FROM periods p JOIN metrics_accountdailymetrics x ON x.date = p.pe",
+        ),
+        fact(
+            {
+                "promoters": "CASE WHEN x.kind = 'nps' AND x.score >= 9 THEN 1 ELSE 0 END",
+                "detractors": "CASE WHEN x.kind = 'nps' AND x.score <= 6 THEN 1 ELSE 0 END",
+                "nps_n": "CASE WHEN x.kind = 'nps' THEN 1 ELSE 0 END",
+                "satisfied": "CASE WHEN x.kind = 'csat' AND x.score >= 4 THEN 1 ELSE 0 END",
+                "csat_n": "CASE WHEN x.kind = 'csat' THEN 1 ELSE 0 END",
+                "ces_sum": "CASE WHEN x.kind = 'ces' THEN x.score ELSE 0 END",
+                "ces_n": "CASE WHEN x.kind = 'ces' THEN 1 ELSE 0 END",
+            },
+            "FROM periods p JOIN metrics_surveyresponse x"
+            " ON x.responded_at >= p.ps AND x.responded_at < p.pe_next",
+        ),
+        fact(
+            {
+                "tickets": "1",
+                "frt_sum": (
+                    "CASE WHEN x.first_response_at IS NULL THEN 0 ELSE "
+                    + d.hours_between("x.first_response_at", "x.opened_at")
+                    + " END"
+                ),
+                "frt_n": "CASE WHEN x.first_response_at IS NULL THEN 0 ELSE 1 END",
+            },
+            "FROM periods p JOIN metrics_ticket x"
+            " ON x.opened_at >= p.ps AND x.opened_at < p.pe_next",
+        ),
+        fact(
+            {"res_sum": d.hours_between("x.resolved_at", "x.opened_at"), "res_n": "1"},
+            "FROM periods p JOIN metrics_ticket x"
+            " ON x.resolved_at >= p.ps AND x.resolved_at < p.pe_next",
+        ),
+        fact(
+            {
+                "new_users": "1",
+                "new_users_active": (
+                    "CASE WHEN EXISTS (SELECT 1 FROM metrics_enduserdailyactivity e"
+                    " WHERE e.end_user_id = x.id AND e.core_events > 0 AND e.date <= p.pe)"
+                    " THEN 1 ELSE 0 END"
+                ),
+            },
+            "FROM periods p JOIN metrics_enduser x"
+            " ON x.first_seen_at >= p.ps AND x.first_seen_at < p.pe_next"
+            " WHERE x.account_id IS NOT NULL",
+        ),
+        fact(
+            {
+                "trials": "1",
+                "trials_converted": (
+                    "CASE WHEN EXISTS (SELECT 1 FROM accounts_subscription n"
+                    " WHERE n.account_id = x.account_id AND n.status <> 'trial' AND n.mrr > 0"
+                    " AND n.start_date >= x.start_date AND n.start_date <= p.pe)"
+                    " THEN 1 ELSE 0 END"
+                ),
+            },
+            "FROM periods p JOIN accounts_subscription x"
+            " ON x.status = 'trial' AND x.end_date >= p.ps AND x.end_date <= p.pe",
+        ),
+        fact(
+            {
+                "lifetime_days": d.days_between("a.churned_at", "a.customer_since"),
+                "lifetime_n": "1",
+            },
+            "FROM periods p JOIN (SELECT id AS account_id, churned_at, customer_since"
+            " FROM accounts_account) x ON x.churned_at <= p.pe AND x.customer_since IS NOT NULL"
+            " JOIN accounts_account a ON a.id = x.account_id",
+        ),
+    ]
+    sums = ", ".join(f"SUM(f.{c})" for c in FACT_COLUMNS)
+    return f"""
+    WITH {periods_cte(d, periods)},
+    {subscriptions_cte(d)},
+    {account_movements_cte(d)},
+    facts AS (
+        {" UNION ALL ".join(sources)}
+    )
+    SELECT f.pkind, f.pdate, a.tier, a.touch_model, a.business_model, {sums}
+    FROM facts f JOIN accounts_account a ON a.id = f.account_id
+    GROUP BY f.pkind, f.pdate, a.tier, a.touch_model, a.business_model
+    """
+
+
+def feature_adoption_sql(d: Dialect, windows: int) -> str:
+    """Per feature window: distinct users of the feature ÷ distinct active users (portfolio).
+
+    `windows(pkind, pdate, feature_id, ws, pe)`: ws is the later of the period start and
+    the feature's release date, so new features are measured since release.
+    """
+    rows = ", ".join(
+        f"(%(w{i}_kind)s, {d.date(f'w{i}_pdate')}, %(w{i}_feature)s,"
+        f" {d.date(f'w{i}_ws')}, {d.date(f'w{i}_pe')})"
+        for i in range(windows)
+    )
+    return f"""
+    WITH windows(pkind, pdate, feature_id, ws, pe) AS (VALUES {rows}),
+    spans AS (SELECT DISTINCT ws, pe FROM windows),
+    active AS (
+        SELECT s.ws, s.pe, COUNT(DISTINCT e.end_user_id) AS n FROM spans s
+        JOIN metrics_enduserdailyactivity e ON e.date >= s.ws AND e.date <= s.pe
+        GROUP BY s.ws, s.pe
+    ),
+    users AS (
+        SELECT w.pkind, w.pdate, w.feature_id, COUNT(DISTINCT e.end_user_id) AS n
+        FROM windows w JOIN metrics_enduserfeaturedaily e
+          ON e.feature_id = w.feature_id AND e.date >= w.ws AND e.date <= w.pe
+        GROUP BY w.pkind, w.pdate, w.feature_id
+    )
+    SELECT w.pkind, w.pdate, w.feature_id, COALESCE(u.n, 0), COALESCE(a.n, 0)
+    FROM windows w
+    LEFT JOIN users u ON u.pkind = w.pkind AND u.pdate = w.pdate AND u.feature_id = w.feature_id
+    LEFT JOIN active a ON a.ws = w.ws AND a.pe = w.pe
+    """

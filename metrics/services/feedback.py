@@ -391,10 +391,11 @@ def survey_schedule_due_contacts(
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    start = Coalesce(
-        *[make() for make in SURVEY_START_EXPRESSIONS],
-        F("account__customer_since"),
-        output_field=DateField(),
+    starts = [make() for make in SURVEY_START_EXPRESSIONS]
+    start: Expression = (
+        Coalesce(*starts, F("account__customer_since"), output_field=DateField())
+        if starts
+        else F("account__customer_since")
     )
     last_by_schedule = (
         SurveySend.objects.filter(contact_id=OuterRef("pk"), schedule_id=schedule.pk)

@@ -392,7 +392,7 @@ def survey_schedule_due_contacts(
     now = now or timezone.now()
     today = timezone.localdate(now)
     starts = [make() for make in SURVEY_START_EXPRESSIONS]
-    start: Expression = (
+    start: Coalesce | F = (
         Coalesce(*starts, F("account__customer_since"), output_field=DateField())
         if starts
         else F("account__customer_since")

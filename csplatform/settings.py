@@ -267,6 +267,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 6 * 3600},
     },
+    "events-attach-pending": {
+        "task": "metrics.tasks.ingestion.events_attach_pending",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 540},
+    },
     "surveys-send-scheduled": {
         "task": "metrics.tasks.feedback.surveys_send_scheduled",
         "schedule": crontab(minute=10),

@@ -1,5 +1,23 @@
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
+
+
+def _account_saved(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    """An account with an external id may be the one waiting end users named in `group`."""
+    if raw or not instance.external_id:
+        return
+    from metrics.tasks.ingestion import events_attach_account
+
+    # After commit, so the task sees the account; robust, so a broker outage never fails
+    # the save (the periodic sweep attaches the events later).
+    transaction.on_commit(partial(events_attach_account.delay, instance.pk), robust=True)
 
 
 class MetricsConfig(AppConfig):
@@ -9,6 +27,18 @@ class MetricsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.demo import demo_seeded
+        from accounts.models import Account
         from metrics.demo import demo_seeded_receiver
 
         demo_seeded.connect(demo_seeded_receiver, dispatch_uid="metrics.demo_signals")
+        post_save.connect(_account_saved, sender=Account, dispatch_uid="metrics.account_saved")
+
+        from accounts.panels import register_account_panel
+        from metrics.views_dashboard import account_usage_panel
+
+        register_account_panel(
+            key="usage",
+            template="metrics/dashboard/account_panel.html",
+            context=account_usage_panel,
+            order=10,
+        )

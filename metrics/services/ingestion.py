@@ -133,7 +133,7 @@ def _rollup_ctes(source: str) -> str:
     """CTEs that add the usage rows of CTE `source` to the four rollups.
 
     `source` yields (account_id, end_user_id, name, type, "timestamp"). Needs the
-    parameter %(active_events)s (text[]).
+    parameter %(active_events)s (text[]). Built per call: ACTIVE_EVENTS changes the SQL.
     """
     if settings.ACTIVE_EVENTS:
         core = "s.name = ANY(%(active_events)s::text[])"
@@ -245,8 +245,11 @@ class IngestResult:
         return self.received - self.inserted
 
 
-_INGEST_SQL = (
-    """
+def _ingest_sql() -> str:
+    return _INGEST_HEAD + _rollup_ctes("inserted") + "\nSELECT count(*) FROM inserted"
+
+
+_INGEST_HEAD = """
 WITH
 users_in AS (
     SELECT * FROM unnest(%(u_ids)s::text[], %(u_first)s::timestamptz[], %(u_last)s::timestamptz[],
@@ -292,10 +295,6 @@ inserted AS (
     ON CONFLICT (message_id) DO NOTHING
     RETURNING account_id, end_user_id, name, type, "timestamp"
 ),"""
-    + _rollup_ctes("inserted")
-    + """
-SELECT count(*) FROM inserted"""
-)
 
 
 def _attach_sql(where: str) -> str:
@@ -420,7 +419,7 @@ def events_ingest(
 
     def run() -> IngestResult:
         with connection.cursor() as cursor:
-            cursor.execute(_INGEST_SQL, params)
+            cursor.execute(_ingest_sql(), params)
             inserted = cursor.fetchone()[0]
             attached = 0
             if grouped:

@@ -129,7 +129,9 @@ def test_a_message_without_message_id_is_still_counted_once_when_retried(client,
 
 
 def test_gzip_bodies_are_accepted(client, key):
-    raw = gzip.compress(json.dumps({"batch": [{"type": "track", "userId": "u", "event": "E"}]}).encode())
+    raw = gzip.compress(
+        json.dumps({"batch": [{"type": "track", "userId": "u", "event": "E"}]}).encode()
+    )
     response = client.post(
         "/v1/batch",
         data=raw,

@@ -47,6 +47,7 @@ from accounts.forms import (
     TaskSnoozeForm,
 )
 from accounts.models import Account, Contact, Goal, Subscription, Task
+from accounts.panels import account_panels
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
 
@@ -279,6 +280,7 @@ def account_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "timeline": selectors.account_timeline(account=account),
             "activity_form": ActivityForm(account=account) if header.can_edit else None,
             "today": timezone.localdate(),
+            "panels": account_panels(account, request.user, request=request),
         },
     )
 

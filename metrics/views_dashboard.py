@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import Account
 from metrics import selectors
 from metrics.choices import Period
 from metrics.definitions import METRICS
@@ -174,3 +175,9 @@ def cohorts(request: HttpRequest) -> HttpResponse:
 @login_required
 def about(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/dashboard/about.html", {"metrics": list(METRICS.values())})
+
+
+def account_usage_panel(account: Account, user: Any) -> dict[str, Any]:
+    """Context of the "usage and sentiment" panel on the account 360 page."""
+    usage = selectors.account_usage(account=account)
+    return {"usage": usage, "usage_chart": usage.chart(), "panel_days": selectors.PANEL_DAYS}

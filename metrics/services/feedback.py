@@ -29,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import (
     DateField,
     Exists,
@@ -102,6 +102,17 @@ def survey_response_errors(
     return errors
 
 
+def _save_unique(obj: Ticket | SurveyResponse, message: str) -> None:
+    """Save; a taken external_id (checked here, not before, so no race) is a field error."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        if "external_id" not in str(exc):
+            raise
+        raise ValidationError({"external_id": [message]}) from exc
+
+
 # Tickets ---------------------------------------------------------------------------------
 
 
@@ -117,7 +128,7 @@ def ticket_save(*, ticket: Ticket) -> Ticket:
     if ticket.external_id == "":
         ticket.external_id = None
     ticket.full_clean(validate_unique=False, validate_constraints=False)
-    ticket.save()
+    _save_unique(ticket, _("Another ticket already has this external id."))
     return ticket
 
 
@@ -162,7 +173,7 @@ def survey_response_save(*, response: SurveyResponse) -> SurveyResponse:
             or ""
         )
     response.full_clean(validate_unique=False, validate_constraints=False)
-    response.save()
+    _save_unique(response, _("Another response already has this external id."))
     return response
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "feedback_import_create",
     "feedback_plan",
     "feedback_template_csv",
+    "import_decode",
 ]
 
 TICKETS = FeedbackImport.Kind.TICKETS.value

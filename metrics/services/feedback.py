@@ -46,8 +46,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.choices import AccountStatus
-from accounts.models import Account, Contact
+from accounts.choices import AccountStatus, ActivityKind
+from accounts.models import Account, Activity, Contact
+from accounts.services import activity_record
 from csplatform.choices import NotificationCategory
 from csplatform.models import User
 from csplatform.services import email_enqueue
@@ -277,6 +278,15 @@ def survey_answer(*, token: str, score: int, now: datetime | None = None) -> Sur
                 survey_send=send,
             )
             send.answered_at = now
+            activity_record(
+                account_id=send.account_id,
+                subject=_("%(survey)s answer from %(name)s: %(score)d")
+                % {"survey": SurveyKind(send.kind).name, "name": send.contact, "score": score},
+                kind=ActivityKind.SYSTEM,
+                occurred_at=now,
+                source="metrics",
+                metadata={"survey_response": response.pk},
+            )
             return SurveyAnswer(send=send, response=response, created=True)
     send = SurveySend.objects.select_related("account", "contact").get(pk=send.pk)
     existing = SurveyResponse.objects.filter(survey_send=send).first()
@@ -379,6 +389,16 @@ def survey_send(
             expires_at=now + timedelta(days=settings.SURVEY_LINK_MAX_AGE_DAYS),
         )
         _email_survey(send=send, token=token, contact=contact, account_name=contact.account.name)
+        activity_record(
+            account_id=contact.account_id,
+            subject=_("%(survey)s survey emailed to %(name)s")
+            % {"survey": SurveyKind(kind).name, "name": contact},
+            kind=ActivityKind.SYSTEM,
+            author=actor,
+            occurred_at=now,
+            source="metrics",
+            metadata={"survey_send": send.pk},
+        )
     return send
 
 
@@ -483,6 +503,25 @@ def survey_schedule_run(
             _email_survey(
                 send=send, token=token, contact=contact, account_name=contact.account.name
             )
+        survey = SurveyKind(locked.kind).name
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    account_id=send.account_id,
+                    kind=ActivityKind.SYSTEM,
+                    occurred_at=now,
+                    subject=(
+                        _("%(survey)s survey emailed to %(name)s")
+                        % {"survey": survey, "name": contact}
+                    )[:255],
+                    summary=locked.name,
+                    source="metrics",
+                    metadata={"survey_send": send.pk, "survey_schedule": locked.pk},
+                )
+                for send, contact in zip(sends, contacts, strict=True)
+            ],
+            batch_size=500,
+        )
     return ScheduleRun(schedule_id=schedule.pk, sent=len(sends))
 
 

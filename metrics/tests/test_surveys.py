@@ -245,3 +245,12 @@ def test_send_page_lists_only_this_accounts_contacts(client_for, alice, account,
 
     assert response.status_code == 400
     assert not SurveySend.objects.exists()
+
+
+def test_sending_and_answering_appear_on_the_timeline(client, alice, contact, account):
+    _send, _email, links = _send_and_links(contact)
+    client.post(links[4])
+
+    subjects = list(account.activities.values_list("subject", flat=True))
+    assert any("NPS survey emailed to Ada" in s for s in subjects)
+    assert any("NPS answer from Ada" in s and s.endswith(": 4") for s in subjects)

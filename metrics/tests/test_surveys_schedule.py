@@ -216,3 +216,11 @@ def test_only_leads_edit_schedules(request, client_for, schedule, persona):
         client.post(reverse("metrics:survey_schedule_edit", args=[schedule.pk]), {}).status_code
         == 403
     )
+
+
+def test_scheduled_sends_appear_on_the_timeline(population, schedule):
+    services.surveys_send_scheduled(now=NOW)
+    due = population["due"]
+    assert due.account.activities.filter(
+        subject__contains="survey emailed to Due", metadata__survey_schedule=schedule.pk
+    ).exists()

@@ -47,7 +47,7 @@ METRICS: dict[str, MetricDefinition] = {
             "mrr",
             _("MRR"),
             _(
-                "Σ over active subscriptions of (recurring amount − discount) ÷ months in the billing period; one-time fees excluded."
+                "Σ over paid (non-trial) subscriptions running on the day — start date ≤ day ≤ end date — of (recurring amount − discount) ÷ months in the billing period; one-time fees excluded; a cancelled line counts until its end date."
             ),
             Unit.MONEY,
         ),
@@ -55,7 +55,9 @@ METRICS: dict[str, MetricDefinition] = {
         MetricDefinition(
             "mrr_new",
             _("New MRR"),
-            _("MRR of accounts that had none before and never had any."),
+            _(
+                "MRR at the end of the period of accounts that had none at its start and never had any before."
+            ),
             Unit.MONEY,
         ),
         MetricDefinition(
@@ -87,13 +89,15 @@ METRICS: dict[str, MetricDefinition] = {
         MetricDefinition(
             "customers",
             _("Paying customers"),
-            _("Accounts with MRR above zero at the end of the period."),
+            _("Accounts with MRR above zero on the last day of the period."),
             Unit.COUNT,
         ),
         MetricDefinition(
             "customer_churn_rate",
             _("Customer churn rate"),
-            _("Customers lost during the period ÷ customers at the start of the period × 100."),
+            _(
+                "Customers lost during the period (MRR above zero the day before it started, zero on its last day) ÷ customers at the start of the period × 100."
+            ),
             Unit.PERCENT,
             False,
             (Benchmark(_("SaaS average, monthly"), 10, 14),),
@@ -137,12 +141,17 @@ METRICS: dict[str, MetricDefinition] = {
             Unit.PERCENT,
         ),
         MetricDefinition("arpa", _("ARPA"), _("MRR ÷ paying accounts."), Unit.MONEY),
-        MetricDefinition("arpu", _("ARPU"), _("MRR ÷ active end users."), Unit.MONEY),
+        MetricDefinition(
+            "arpu",
+            _("ARPU"),
+            _("MRR ÷ monthly active end users (30 days to the end of the period)."),
+            Unit.MONEY,
+        ),
         MetricDefinition(
             "ltv",
             _("LTV"),
             _(
-                "ARPA × average customer lifetime in months; when unknown, ARPA ÷ monthly customer churn rate."
+                "ARPA × average lifetime in months of the accounts that churned; when none has, ARPA ÷ monthly customer churn rate."
             ),
             Unit.MONEY,
         ),
@@ -169,9 +178,24 @@ METRICS: dict[str, MetricDefinition] = {
             True,
             (Benchmark(_("SaaS average"), 5.4, 5.4),),
         ),
-        MetricDefinition("dau", _("DAU"), _("Distinct active end users on the day."), Unit.COUNT),
-        MetricDefinition("wau", _("WAU"), _("Distinct active end users over 7 days."), Unit.COUNT),
-        MetricDefinition("mau", _("MAU"), _("Distinct active end users over 30 days."), Unit.COUNT),
+        MetricDefinition(
+            "dau",
+            _("DAU"),
+            _("Distinct active end users per day; for longer periods the mean over the days."),
+            Unit.COUNT,
+        ),
+        MetricDefinition(
+            "wau",
+            _("WAU"),
+            _("Distinct active end users over the 7 days to the end of the period."),
+            Unit.COUNT,
+        ),
+        MetricDefinition(
+            "mau",
+            _("MAU"),
+            _("Distinct active end users over the 30 days to the end of the period."),
+            Unit.COUNT,
+        ),
         MetricDefinition("stickiness", _("Stickiness"), _("DAU ÷ MAU × 100."), Unit.PERCENT),
         MetricDefinition(
             "logins_without_action",
@@ -214,7 +238,9 @@ METRICS: dict[str, MetricDefinition] = {
         MetricDefinition(
             "trial_conversion",
             _("Trial conversion"),
-            _("Trials converted to paid ÷ trials in the cohort × 100."),
+            _(
+                "Trials converted to paid ÷ trials in the cohort × 100; the cohort is the trials ending in the period."
+            ),
             Unit.PERCENT,
             True,
             (Benchmark(_("no card"), 18, 18), Benchmark(_("opt-out trial"), 48, 48)),
@@ -222,7 +248,9 @@ METRICS: dict[str, MetricDefinition] = {
         MetricDefinition(
             "win_back_rate",
             _("Win-back rate"),
-            _("Churned accounts that became customers again ÷ churned accounts × 100."),
+            _(
+                "Former customers (no MRR at the start of the period, paid before) paying again at its end ÷ former customers × 100."
+            ),
             Unit.PERCENT,
         ),
     )

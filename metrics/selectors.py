@@ -573,9 +573,11 @@ def account_usage(*, account: Account, today: date | None = None) -> AccountUsag
         .select_related("contact")
         .order_by("kind", "-responded_at", "-pk")
     )
-    responses: dict[str, list[SurveyResponse]] = defaultdict(list)
+    grouped: dict[str, list[SurveyResponse]] = defaultdict(list)
     for response in ranked:
-        responses[response.kind].append(response)
+        grouped[response.kind].append(response)
+    # NPS first, then CSAT, then CES, as the panel shows them.
+    responses = {kind: grouped[kind] for kind in SurveyKind.values if kind in grouped}
     is_open = Q(status__in=OPEN_TICKET_STATUSES)
     counts = Ticket.objects.filter(account=account).aggregate(
         open=Count("pk", filter=is_open),
@@ -587,7 +589,7 @@ def account_usage(*, account: Account, today: date | None = None) -> AccountUsag
     )
     return AccountUsage(
         days=days,
-        responses=dict(responses),
+        responses=responses,
         tickets_open=counts["open"],
         tickets_30d=counts["last_30d"],
         tickets_open_p1=counts["open_p1"],

@@ -90,12 +90,13 @@ class DashboardFilterForm(forms.Form):
 
 
 def _filters(request: HttpRequest) -> tuple[DashboardFilterForm, str, str]:
-    form = DashboardFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
+    # Always bound, so the selects show the defaults that are in force.
+    data = request.GET.copy()
+    data.setdefault("period", Period.MONTH)
+    form = DashboardFilterForm(data)
+    if not form.is_valid():
         form.invalid_note = _("Some filter values were not understood; the defaults are shown.")  # type: ignore[attr-defined]
-    segment = form.value("segment", "") if form.is_bound else ""
-    period = form.value("period", Period.MONTH) if form.is_bound else Period.MONTH
-    return form, segment, period
+    return form, form.value("segment", ""), form.value("period", Period.MONTH)
 
 
 @login_required
@@ -108,8 +109,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
     figures = selectors.figures(series)
     has_data = any(series.values())
-    month: date | None = form.value("month", None) if form.is_bound else None
-    month = month or selectors.latest_movement_month()
+    month: date | None = form.value("month", None) or selectors.latest_movement_month()
     waterfall = selectors.mrr_waterfall(month=month, segment=segment) if month else None
     return render(
         request,

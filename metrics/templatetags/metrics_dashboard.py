@@ -65,7 +65,10 @@ def benchmark_text(benchmark: Benchmark, unit: str) -> str:
 
 @register.filter
 def pct_alpha(value: Any) -> str:
-    """A 0–100 % figure as a CSS alpha 0.00–1.00 (unlocalised) for the cohort heat map."""
+    """A 0–100 % figure as a CSS alpha (unlocalised) for the cohort heat map.
+
+    Capped at 0.6 so that dark text stays readable on the strongest cells.
+    """
     if value is None:
         return "0"
-    return f"{max(0.0, min(float(value), 100.0)) / 100:.2f}"
+    return f"{max(0.0, min(float(value), 100.0)) / 100 * 0.6:.2f}"

@@ -52,9 +52,27 @@
         animation: false,
         interaction: { mode: "index", intersect: false },
         plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
-        scales: { y: { ticks: { callback: tickFormat(data.unit) } } },
+        scales: {
+          x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } },
+          y: { ticks: { callback: tickFormat(data.unit) } },
+        },
       },
     });
+  }
+
+  // Movements are small beside the totals: start the axis near the lowest running total so
+  // they stay visible (the totals' bars are then cut, as in any zoomed waterfall).
+  function waterfallMin(data) {
+    var ends = [];
+    data.bars.forEach(function (bar, i) {
+      if (data.kinds[i] === "total") ends.push(bar[1]);
+      else ends.push(bar[0], bar[1]);
+    });
+    var lo = Math.min.apply(null, ends);
+    var hi = Math.max.apply(null, ends);
+    var spread = hi - lo;
+    if (lo <= 0 || spread === 0 || spread > lo * 0.5) return 0;
+    return Math.max(0, lo - spread * 2);
   }
 
   function waterfall(canvas, data) {
@@ -84,7 +102,7 @@
             },
           },
         },
-        scales: { y: { ticks: { callback: tickFormat("money") } } },
+        scales: { y: { min: waterfallMin(data), ticks: { callback: tickFormat("money") } } },
       },
     });
   }

@@ -42,3 +42,12 @@ class MetricsConfig(AppConfig):
             context=account_usage_panel,
             order=10,
         )
+
+        from metrics.views_feedback import account_feedback_panel
+
+        register_account_panel(
+            key="feedback",
+            template="metrics/feedback/account_panel.html",
+            context=account_feedback_panel,
+            order=20,
+        )

@@ -18,3 +18,6 @@ urlpatterns = [
     path("feedback/import/<int:pk>/", views.import_preview, name="feedback_import_preview"),
     path("feedback/import/<int:pk>/commit/", views.import_commit, name="feedback_import_commit"),
 ]
+urlpatterns += [
+    path("accounts/<int:account_pk>/tickets/", views.ticket_list, name="account_tickets"),
+]

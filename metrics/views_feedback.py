@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,13 +31,14 @@ from csplatform.models import User
 from csplatform.roles import can_edit_owned
 from metrics import importers_feedback as importers
 from metrics.choices import SurveyKind
+from metrics.filtersets_feedback import TicketFilterSet
 from metrics.forms_feedback import (
     FeedbackUploadForm,
     SurveyCommentForm,
     SurveyScheduleForm,
     SurveySendForm,
 )
-from metrics.models.feedback import FeedbackImport, SurveySchedule, SurveySend
+from metrics.models.feedback import FeedbackImport, SurveySchedule, SurveySend, Ticket
 from metrics.services import feedback as services
 
 PUBLIC = "metrics/feedback/public/"
@@ -323,3 +325,31 @@ def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             % {"file": job.filename, "created": summary.created, "updated": summary.updated},
         )
     return redirect("metrics:feedback_import_preview", pk=job.pk)
+
+
+# Account 360 panel and ticket list -------------------------------------------------------
+
+
+def account_feedback_panel(account: Account, user: Any) -> dict[str, Any]:
+    """Context of the feedback actions on the account 360 page; runs no query."""
+    return {"can_send_survey": can_edit_owned(user, account.owner_id)}
+
+
+TICKET_PAGE_SIZE = 50
+
+
+@login_required
+def ticket_list(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=account_pk)
+    filterset = TicketFilterSet(
+        request.GET or None,
+        queryset=Ticket.objects.filter(account=account).order_by("-opened_at", "-pk"),
+    )
+    # A bad filter value shows the form with its error and every ticket, never a 500.
+    tickets = filterset.qs if filterset.is_valid() else filterset.queryset
+    page = Paginator(tickets, TICKET_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "metrics/feedback/ticket_list.html",
+        {"account": account, "filterset": filterset, "page": page},
+    )

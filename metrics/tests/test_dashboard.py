@@ -193,6 +193,11 @@ def test_waterfall_defaults_to_the_latest_month_and_filters_by_segment(client_fo
     w = response.context["waterfall"]
     assert w.month == latest
     assert {s.kind: s.amount for s in w.steps if s.accounts} == {"expansion": Decimal("300")}
+    # No MRR snapshot to open the bridge from: the net change stands in for the closing.
+    assert w.opening is None
+    html = response.content.decode()
+    assert "Net change" in html
+    assert f'value="{latest:%Y-%m}"' in html  # the month picker shows the month drawn
 
 
 def test_dashboard_queries_do_not_grow_with_accounts(

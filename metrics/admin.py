@@ -13,6 +13,7 @@ from metrics.models import (
     SurveySend,
     Ticket,
 )
+from metrics.models.feedback import FeedbackImport
 
 
 class FeatureEventInline(admin.TabularInline):
@@ -69,3 +70,11 @@ admin.site.register(SurveySchedule)
 admin.site.register(SurveySend)
 admin.site.register(MrrMovement)
 admin.site.register(MetricSnapshot)
+
+
+@admin.register(FeedbackImport)
+class FeedbackImportAdmin(admin.ModelAdmin):
+    list_display = ("filename", "kind", "status", "row_count", "uploaded_by", "created_at")
+    list_filter = ("kind", "status")
+    readonly_fields = ("created_at", "committed_at")
+    raw_id_fields = ("uploaded_by",)

@@ -76,6 +76,8 @@ from metrics.services.engine_sql import (
 LOCK_KEY = zlib.crc32(b"metrics.engine.recalculate")
 # Days per transaction: bounds the size of one statement's working set in long backfills.
 CHUNK_DAYS = 31
+# Periods per snapshot statement: keeps the parameter list of one statement small.
+SNAPSHOT_BATCH = 200
 SEGMENT_FIELDS = ("tier", "touch_model", "business_model")
 DAYS_PER_MONTH = Decimal("30.4375")
 HUNDRED = Decimal(100)
@@ -445,6 +447,11 @@ def metrics_recalculate(
     today = today or timezone.now().date()
     result = RecalcResult(start=start, end=end)
     chunks = list(chunk_ranges(start, end))
+    spans = periods_touching(start=start, end=end, today=today)
+    # Snapshots come after every daily row they read (WAU and MAU on the period's last
+    # day) and each period is computed once, however many chunks it spans.
+    batches = [spans[i : i + SNAPSHOT_BATCH] for i in range(0, len(spans), SNAPSHOT_BATCH)]
+    steps = len(chunks) + len(batches)
     for n, (first, last) in enumerate(chunks, start=1):
         with transaction.atomic():
             if not _lock(wait=wait):
@@ -452,11 +459,16 @@ def metrics_recalculate(
                 return result
             result.account_rows += account_daily_metrics_rebuild(start=first, end=last)
             result.movement_rows += mrr_movements_rebuild(start_month=first, end_month=last)
-            result.snapshot_rows += snapshots_rebuild(
-                spans=periods_touching(start=first, end=last, today=today)
-            )
         result.days += (last - first).days + 1
         result.chunks.append((first, last))
         if progress:
-            progress(n, len(chunks))
+            progress(n, steps)
+    for n, batch in enumerate(batches, start=len(chunks) + 1):
+        with transaction.atomic():
+            if not _lock(wait=wait):
+                result.skipped = True
+                return result
+            result.snapshot_rows += snapshots_rebuild(spans=batch)
+        if progress:
+            progress(n, steps)
     return result

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from metrics.services.engine import chunk_ranges, metrics_recalculate
+from metrics.services.engine import metrics_recalculate
 
 
 def _date(value: str) -> dt.date:
@@ -42,11 +42,11 @@ class Command(BaseCommand):
             raise CommandError(_("The start date is after the end date."))
         started = time.perf_counter()
         quiet = options["verbosity"] == 0
-        with tqdm(total=(end - start).days + 1, unit="day", disable=quiet) as bar:
-            chunk_days = [(b - a).days + 1 for a, b in chunk_ranges(start, end)]
+        with tqdm(unit="step", disable=quiet) as bar:
 
-            def progress(n: int, total: int) -> None:
-                bar.update(chunk_days[n - 1])
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
 
             result = metrics_recalculate(
                 start=start, end=end, progress=progress, wait=not options["no_wait"]

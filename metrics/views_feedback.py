@@ -153,6 +153,7 @@ def survey_send(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
         contacts=contacts,
         initial={"contact": request.GET.get("contact"), "kind": SurveyKind.NPS},
     )
+    form.fields["contact"].empty_label = _("Choose a contact")  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
         contact = form.cleaned_data["contact"]
         try:

@@ -288,6 +288,8 @@ TRACKING_MAX_BATCH_BYTES = env.int("TRACKING_MAX_BATCH_BYTES", default=500 * 102
 # "Active" end user: any event, or only these core event names (comma-separated).
 ACTIVE_EVENTS = env.list("ACTIVE_EVENTS", default=[])
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
+# No contact is surveyed by hand twice within this many days (schedules have their own).
+SURVEY_QUIET_PERIOD_DAYS = env.int("SURVEY_QUIET_PERIOD_DAYS", default=60)
 
 # Cache ---------------------------------------------------------------------------------
 CACHES = {

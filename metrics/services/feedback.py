@@ -55,7 +55,6 @@ from csplatform.services import email_enqueue
 from metrics.choices import ResponseSource, SurveyKind
 from metrics.models import SurveyResponse, SurveySchedule, SurveySend, Ticket
 
-DEFAULT_QUIET_PERIOD_DAYS = 60
 # Kinds the platform emails; CES is collected through the API and CSV only.
 EMAILED_KINDS = (SurveyKind.NPS, SurveyKind.CSAT)
 
@@ -311,7 +310,7 @@ def survey_comment_save(*, token: str, comment: str, now: datetime | None = None
 
 
 def survey_quiet_period_days() -> int:
-    return int(getattr(settings, "SURVEY_QUIET_PERIOD_DAYS", DEFAULT_QUIET_PERIOD_DAYS))
+    return int(settings.SURVEY_QUIET_PERIOD_DAYS)
 
 
 def _email_survey(*, send: SurveySend, token: str, contact: Contact, account_name: str) -> None:
@@ -463,23 +462,34 @@ class ScheduleRun:
 
 
 def survey_schedule_run(
-    *, schedule: SurveySchedule, now: datetime | None = None, limit: int = 5000
+    *, schedule: SurveySchedule, now: datetime | None = None, batch_size: int = 1000
 ) -> ScheduleRun:
-    """Send one schedule's due surveys: one query to pick, one bulk insert, one email each.
+    """Send one schedule's due surveys, in batches: each batch is one query to pick, one
+    bulk insert and one outbox email per contact, committed together.
 
-    The schedule row is locked with SKIP LOCKED, so two runs at once do not both send;
-    the second finds the row busy and sends nothing. A run that stops halfway sends the
-    rest next time (each batch commits with its emails).
+    The schedule row is locked with SKIP LOCKED for each batch, so two runs at once never
+    send the same survey: the other run skips the busy schedule, and a batch only picks
+    contacts that no committed batch has surveyed. A run that stops halfway loses nothing;
+    the next run sends the rest.
     """
     now = now or timezone.now()
+    total = 0
+    while True:
+        sent = _survey_schedule_batch(schedule_id=schedule.pk, now=now, limit=batch_size)
+        total += sent
+        if sent < batch_size:
+            return ScheduleRun(schedule_id=schedule.pk, sent=total)
+
+
+def _survey_schedule_batch(*, schedule_id: int, now: datetime, limit: int) -> int:
     with transaction.atomic():
         locked = (
             SurveySchedule.objects.select_for_update(skip_locked=True)
-            .filter(pk=schedule.pk, enabled=True)
+            .filter(pk=schedule_id, enabled=True)
             .first()
         )
         if locked is None:
-            return ScheduleRun(schedule_id=schedule.pk, sent=0)
+            return 0
         contacts = list(survey_schedule_due_contacts(schedule=locked, now=now)[:limit])
         expires_at = now + timedelta(days=settings.SURVEY_LINK_MAX_AGE_DAYS)
         tokens: list[str] = []
@@ -522,7 +532,7 @@ def survey_schedule_run(
             ],
             batch_size=500,
         )
-    return ScheduleRun(schedule_id=schedule.pk, sent=len(sends))
+    return len(sends)
 
 
 def surveys_send_scheduled(*, now: datetime | None = None) -> list[ScheduleRun]:

@@ -224,3 +224,9 @@ def test_scheduled_sends_appear_on_the_timeline(population, schedule):
     assert due.account.activities.filter(
         subject__contains="survey emailed to Due", metadata__survey_schedule=schedule.pk
     ).exists()
+
+
+def test_a_run_sends_everyone_due_in_several_batches(population, schedule):
+    run = services.survey_schedule_run(schedule=schedule, now=NOW, batch_size=2)
+    assert run.sent == 3
+    assert SurveySend.objects.filter(schedule=schedule, sent_at=NOW).count() == 3

@@ -883,7 +883,8 @@ def test_schema_declares_the_api_key_scheme_and_a_tag_per_resource(client):
     schema = json.loads(response.content)
     assert schema["components"]["securitySchemes"]["ApiKey"]["type"] == "apiKey"
     tags = {tag for path in schema["paths"].values() for op in path.values() for tag in op["tags"]}
-    assert tags == {"accounts", "contacts", "subscriptions", "activities", "tasks", "goals"}
+    # Other apps add their own tags (metrics, surveys, ...); the accounts resources are all here.
+    assert {"accounts", "contacts", "subscriptions", "activities", "tasks", "goals"} <= tags
     assert "/api/v1/tasks/{id}/complete/" in schema["paths"]
     create = schema["paths"]["/api/v1/accounts/"]["post"]["responses"]
     assert create["400"]["content"]["application/json"]["schema"]["$ref"].endswith(

@@ -447,7 +447,8 @@ def survey_schedule_due_contacts(
         .filter(survey_start__lte=today - timedelta(days=schedule.first_after_days))
         .filter(
             Q(last_scheduled__isnull=True)
-            | Q(last_scheduled__lte=now - timedelta(days=schedule.repeat_every_days))
+            # At least a day, so that a batch never picks a contact it has just surveyed.
+            | Q(last_scheduled__lte=now - timedelta(days=max(1, schedule.repeat_every_days)))
         )
         .exclude(Exists(recent))
         .select_related("account")

@@ -230,3 +230,12 @@ def test_a_run_sends_everyone_due_in_several_batches(population, schedule):
     run = services.survey_schedule_run(schedule=schedule, now=NOW, batch_size=2)
     assert run.sent == 3
     assert SurveySend.objects.filter(schedule=schedule, sent_at=NOW).count() == 3
+
+
+def test_a_schedule_without_repeat_or_quiet_period_still_sends_once_per_run(population):
+    # The form refuses 0, but the admin and the database allow it; a run must still end.
+    schedule = SurveySchedule.objects.create(
+        name="raw", first_after_days=0, repeat_every_days=0, quiet_period_days=0
+    )
+    run = services.survey_schedule_run(schedule=schedule, now=NOW, batch_size=1)
+    assert run.sent == SurveySend.objects.filter(schedule=schedule).count() == 6

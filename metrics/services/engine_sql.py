@@ -273,6 +273,19 @@ def periods_cte(d: Dialect, count: int) -> str:
     )
 
 
+def calendar_cte(d: Dialect) -> str:
+    """`cal(pkind, pdate, d)`: every day of every period, so daily rows join on equality."""
+    return f"""
+    days(d) AS (
+        SELECT {d.date("cal_start")} UNION ALL
+        SELECT {d.add("d", 1)} FROM days WHERE d < {d.date("cal_end")}
+    ),
+    cal AS (
+        SELECT p.pkind, p.pdate, days.d FROM periods p
+        JOIN days ON days.d >= p.ps AND days.d <= p.pe
+    )"""
+
+
 def account_movements_cte(d: Dialect) -> str:
     """Per period and account: opening and closing MRR, and whether it ever paid before."""
     return """
@@ -401,15 +414,15 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 "logins_without_action": "CASE WHEN x.core = 0 THEN 1 ELSE 0 END",
             },
             "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
-            " SUM(e.core_events) AS core FROM periods p"
-            " JOIN metrics_enduserdailyactivity e ON e.date >= p.ps AND e.date <= p.pe"
+            " SUM(e.core_events) AS core FROM cal p"
+            " JOIN metrics_enduserdailyactivity e ON e.date = p.d"
             " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id) x"
             " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
         ),
         fact(
             {"core_users": "1"},
-            "FROM (SELECT DISTINCT p.pkind, p.pdate, e.account_id, e.end_user_id FROM periods p"
-            " JOIN metrics_enduserfeaturedaily e ON e.date >= p.ps AND e.date <= p.pe"
+            "FROM (SELECT DISTINCT p.pkind, p.pdate, e.account_id, e.end_user_id FROM cal p"
+            " JOIN metrics_enduserfeaturedaily e ON e.date = p.d"
             " JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core) x"
             " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
         ),
@@ -486,7 +499,8 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
     ]
     sums = ", ".join(f"SUM(f.{c})" for c in FACT_COLUMNS)
     return f"""
-    WITH {periods_cte(d, periods)},
+    WITH RECURSIVE {periods_cte(d, periods)},
+    {calendar_cte(d)},
     {subscriptions_cte(d)},
     {account_movements_cte(d)},
     facts AS (
@@ -510,17 +524,28 @@ def feature_adoption_sql(d: Dialect, windows: int) -> str:
         for i in range(windows)
     )
     return f"""
-    WITH windows(pkind, pdate, feature_id, ws, pe) AS (VALUES {rows}),
+    WITH RECURSIVE windows(pkind, pdate, feature_id, ws, pe) AS (VALUES {rows}),
+    days(d) AS (
+        SELECT {d.date("cal_start")} UNION ALL
+        SELECT {d.add("d", 1)} FROM days WHERE d < {d.date("cal_end")}
+    ),
     spans AS (SELECT DISTINCT ws, pe FROM windows),
+    span_days AS (
+        SELECT s.ws, s.pe, days.d FROM spans s JOIN days ON days.d >= s.ws AND days.d <= s.pe
+    ),
     active AS (
-        SELECT s.ws, s.pe, COUNT(DISTINCT e.end_user_id) AS n FROM spans s
-        JOIN metrics_enduserdailyactivity e ON e.date >= s.ws AND e.date <= s.pe
+        SELECT s.ws, s.pe, COUNT(DISTINCT e.end_user_id) AS n FROM span_days s
+        JOIN metrics_enduserdailyactivity e ON e.date = s.d
         GROUP BY s.ws, s.pe
+    ),
+    window_days AS (
+        SELECT w.pkind, w.pdate, w.feature_id, days.d FROM windows w
+        JOIN days ON days.d >= w.ws AND days.d <= w.pe
     ),
     users AS (
         SELECT w.pkind, w.pdate, w.feature_id, COUNT(DISTINCT e.end_user_id) AS n
-        FROM windows w JOIN metrics_enduserfeaturedaily e
-          ON e.feature_id = w.feature_id AND e.date >= w.ws AND e.date <= w.pe
+        FROM window_days w JOIN metrics_enduserfeaturedaily e
+          ON e.feature_id = w.feature_id AND e.date = w.d
         GROUP BY w.pkind, w.pdate, w.feature_id
     )
     SELECT w.pkind, w.pdate, w.feature_id, COALESCE(u.n, 0), COALESCE(a.n, 0)

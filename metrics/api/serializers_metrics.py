@@ -14,14 +14,14 @@ from metrics.definitions import Unit
 
 
 class BenchmarkSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     low = serializers.FloatField(allow_null=True)
     high = serializers.FloatField(allow_null=True)
 
 
 class MetricDefinitionSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     formula = serializers.CharField()
     unit = serializers.ChoiceField(choices=[u.value for u in Unit])
     higher_is_better = serializers.BooleanField(

@@ -130,7 +130,11 @@ def test_segment_filter_shows_the_segments_figures(client_for, vic):
     response = client_for(vic).get(reverse("metrics:dashboard"), {"segment": "tier:enterprise"})
     figs = {f.key: f for _t, section in response.context["sections"] for f in section}
     assert figs["nrr"].latest == Decimal("115")
-    assert "Tier: Enterprise" in response.content.decode()
+    html = response.content.decode()
+    assert "Tier: Enterprise" in html
+    # The filter offers the portfolio and every tier, touch model and business model.
+    for value in ("", "tier:smb", "touch_model:tech", "business_model:b2c"):
+        assert f'<option value="{value}"' in html
 
 
 def test_period_selector_reads_that_periods_snapshots(client_for, vic):

@@ -252,3 +252,50 @@ def batch_parse(
         else:
             accepted.append(message)
     return accepted, errors, ignored
+
+
+# Native rows (bulk API and CSV import) --------------------------------------------------
+
+NATIVE_TYPES = ("track", "page", "screen")
+
+
+def native_row_parse(row: Any, *, received_at: datetime, max_bytes: int) -> Message:
+    """One row of the native bulk endpoint or of a CSV import.
+
+    Fields: user_id and event (required), timestamp (ISO-8601; default: when received),
+    message_id (default: a hash of the row, so importing a file twice counts it once),
+    account_external_id (links the user to that account, as a Segment group call would),
+    type (track, page or screen; default track) and properties (a JSON object).
+    Raises Invalid.
+    """
+    if not isinstance(row, dict):
+        raise Invalid({"row": [_("Expected a JSON object.")]})
+    raw: dict[str, Any] = {
+        "type": row.get("type") or "track",
+        "userId": row.get("user_id"),
+        "event": row.get("event"),
+        "name": row.get("event"),
+        "timestamp": row.get("timestamp"),
+        "properties": row.get("properties"),
+        "messageId": row.get("message_id"),
+        "accountExternalId": row.get("account_external_id"),
+    }
+    errors: dict[str, list[str]] = {}
+    if raw["type"] not in NATIVE_TYPES:
+        errors["type"] = [_("Expected track, page or screen.")]
+    if not row.get("user_id"):
+        errors["user_id"] = [_("This field is required.")]
+    if not isinstance(row.get("event"), str) or not row["event"].strip():
+        errors["event"] = [_("This field is required.")]
+    if errors:
+        raise Invalid(errors)
+    try:
+        message = message_parse(raw, received_at=received_at, max_bytes=max_bytes)
+    except Invalid as exc:
+        renamed = {"userId": "user_id", "messageId": "message_id"}
+        raise Invalid({renamed.get(k, k): v for k, v in exc.errors.items()}) from None
+    assert message is not None
+    account = _id(row.get("account_external_id"), "account_external_id", MAX_GROUP_ID)
+    if account:
+        message.group_id = account
+    return message

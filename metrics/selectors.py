@@ -7,6 +7,7 @@ function runs a fixed number of queries whatever the number of accounts.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from metrics.choices import MovementKind, Period, SurveyKind, TicketPriority, Ti
 from metrics.definitions import METRICS, MetricDefinition, Unit
 from metrics.models import (
     AccountDailyMetrics,
+    Feature,
     MetricSnapshot,
     MrrMovement,
     SurveyResponse,
@@ -64,12 +66,19 @@ def segment_choices() -> list[tuple[str, Any]]:
     return choices
 
 
+# Feature adoption is stored per feature, under the segment "feature:<feature key>".
+FEATURE_SEGMENT = "feature"
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
 def segment_parse(value: str | None) -> str:
     """The stored segment key for a filter value; ValueError if it names no known segment."""
     value = (value or "").strip()
     if value in ("", "all", "portfolio"):
         return ""
     name, sep, choice = value.partition(":")
+    if name == FEATURE_SEGMENT and sep and _SLUG.match(choice) and len(value) <= 64:
+        return value
     if not sep or name not in SEGMENT_FIELDS or choice not in SEGMENT_FIELDS[name][1].values:
         raise ValueError(value)
     return value
@@ -79,6 +88,8 @@ def segment_label(segment: str) -> Any:
     if not segment:
         return _("Whole portfolio")
     name, _sep, choice = segment.partition(":")
+    if name == FEATURE_SEGMENT:
+        return f"{_('Feature')}: {choice}"
     enum = SEGMENT_FIELDS[name][1]
     return f"{SEGMENT_FIELDS[name][0]}: {enum(choice).label}"
 
@@ -263,6 +274,58 @@ def chart_data(
 def _as_float(value: Decimal | None) -> float | None:
     # Chart.js draws numbers; the page shows exact Decimals everywhere else.
     return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class FeatureAdoption:
+    key: str
+    name: str
+    latest: Decimal | None
+    previous: Decimal | None
+    latest_date: date | None
+
+    @property
+    def delta(self) -> Decimal | None:
+        if self.latest is None or self.previous is None:
+            return None
+        return self.latest - self.previous
+
+
+def feature_adoption(*, period: str, start: date, end: date) -> list[FeatureAdoption]:
+    """Each feature's adoption rate in its latest period of the range, highest first (2 queries).
+
+    The engine stores adoption per feature for the whole portfolio only, so there is no
+    segment here.
+    """
+    prefix = f"{FEATURE_SEGMENT}:"
+    points: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    rows = (
+        MetricSnapshot.objects.filter(
+            metric="feature_adoption",
+            period=period,
+            segment__startswith=prefix,
+            date__gte=start,
+            date__lte=end,
+            value__isnull=False,
+        )
+        .order_by("segment", "date")
+        .values_list("segment", "date", "value")
+    )
+    for segment, day, value in rows:
+        if value is not None:
+            points[segment.removeprefix(prefix)].append((day, value))
+    names = dict(Feature.objects.filter(key__in=list(points)).values_list("key", "name"))
+    result = [
+        FeatureAdoption(
+            key=key,
+            name=names.get(key, key),
+            latest=series[-1][1],
+            previous=series[-2][1] if len(series) > 1 else None,
+            latest_date=series[-1][0],
+        )
+        for key, series in points.items()
+    ]
+    return sorted(result, key=lambda f: (-(f.latest or 0), f.name))
 
 
 def snapshots_exist() -> bool:

@@ -35,7 +35,7 @@ SECTIONS: list[tuple[Any, tuple[str, ...]]] = [
     (gettext_lazy("Sentiment"), ("nps", "csat", "ces")),
     (
         gettext_lazy("Usage and adoption"),
-        ("dau", "wau", "mau", "stickiness", "feature_adoption", "product_adoption"),
+        ("dau", "wau", "mau", "stickiness", "product_adoption"),
     ),
     (
         gettext_lazy("Support"),
@@ -137,6 +137,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 }
                 for chart_id, title, chart_keys, bench in CHARTS
             ],
+            # Stored per feature for the whole portfolio: shown whatever the segment.
+            "features": selectors.feature_adoption(period=period, start=start, end=end),
+            "feature_definition": METRICS.get("feature_adoption"),
             "waterfall": waterfall,
             "waterfall_chart": waterfall.chart() if waterfall else None,
             "prev_month": selectors.add_months(waterfall.month, -1) if waterfall else None,

@@ -34,7 +34,14 @@ class _RangeQuerySerializer(serializers.Serializer):
     start = serializers.DateField(
         required=False, help_text=_("First day (YYYY-MM-DD); defaults to a window before end.")
     )
-    end = serializers.DateField(required=False, help_text=_("Last day; defaults to today."))
+    end = serializers.DateField(
+        required=False,
+        help_text=_(
+            "Last day; defaults to today. A period's value is dated on its last day, and the "
+            "current period is stored to date under its last day: pass an end on or after "
+            "it to include it."
+        ),
+    )
 
     def check_range(self, attrs: dict[str, Any], *, default_days: int, max_days: int) -> None:
         end = attrs.get("end") or selectors.today_utc()
@@ -56,7 +63,8 @@ class MetricSeriesQuerySerializer(_RangeQuerySerializer):
         default="",
         help_text=_(
             'Empty for the whole portfolio, else "<field>:<value>" with field tier, '
-            "touch_model or business_model, e.g. tier:enterprise."
+            "touch_model or business_model, e.g. tier:enterprise; feature_adoption is "
+            'stored per feature under "feature:<feature key>".'
         ),
     )
 

@@ -124,6 +124,28 @@ def test_dashboard_trend_charts_embed_their_series_and_benchmark_lines(client_fo
     assert 'src="/static/vendor/chartjs/chart.umd.js"' in html
 
 
+def test_dashboard_lists_each_features_adoption_highest_first(client_for, vic):
+    from metrics.models import Feature
+
+    Feature.objects.create(key="reports", name="Scheduled reports", is_core=True)
+    Feature.objects.create(key="exports", name="CSV exports")
+    snap("nrr", month_end(1), "100")
+    snap("feature_adoption", month_end(2), "30", segment="feature:reports")
+    snap("feature_adoption", month_end(1), "45.5", segment="feature:reports")
+    snap("feature_adoption", month_end(1), "12", segment="feature:exports")
+
+    response = client_for(vic).get(reverse("metrics:dashboard"))
+
+    features = response.context["features"]
+    assert [(f.name, f.latest, f.delta) for f in features] == [
+        ("Scheduled reports", Decimal("45.5"), Decimal("15.5")),
+        ("CSV exports", Decimal("12"), None),
+    ]
+    html = response.content.decode()
+    assert 'data-testid="feature-adoption"' in html
+    assert "+15.5 pp" in html
+
+
 def test_segment_filter_shows_the_segments_figures(client_for, vic):
     snap("nrr", month_end(1), "90")
     snap("nrr", month_end(1), "115", segment="tier:enterprise")

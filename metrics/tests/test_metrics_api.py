@@ -100,6 +100,20 @@ def test_series_defaults_to_the_portfolio_by_month_over_the_last_year(vic):
     assert [p["value"] for p in body["points"]] == ["1000.0000"]
 
 
+def test_feature_adoption_series_is_read_per_feature(vic):
+    snap("feature_adoption", D(2026, 2, 28), "41.5", segment="feature:reports")
+    snap("feature_adoption", D(2026, 2, 28), "12.0", segment="feature:exports")
+    body = (
+        api_client(vic)
+        .get(
+            "/api/v1/metrics/feature_adoption/",
+            {"segment": "feature:reports", "start": "2026-01-01", "end": "2026-03-31"},
+        )
+        .json()
+    )
+    assert [p["value"] for p in body["points"]] == ["41.5000"]
+
+
 @pytest.mark.parametrize(
     ("url", "params", "field"),
     [
@@ -107,6 +121,7 @@ def test_series_defaults_to_the_portfolio_by_month_over_the_last_year(vic):
         ("/api/v1/metrics/nrr/", {"period": "fortnight"}, "period"),
         ("/api/v1/metrics/nrr/", {"segment": "tier:galactic"}, "segment"),
         ("/api/v1/metrics/nrr/", {"segment": "owner:5"}, "segment"),
+        ("/api/v1/metrics/nrr/", {"segment": "feature:not a key!"}, "segment"),
         ("/api/v1/metrics/nrr/", {"start": "2026-13-01"}, "start"),
         ("/api/v1/metrics/nrr/", {"start": "2026-03-01", "end": "2026-02-01"}, "start"),
         (

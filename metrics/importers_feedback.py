@@ -226,7 +226,7 @@ def feedback_plan(
             else:
                 for name, messages in form.errors.items():
                     for message in messages:
-                        row.fail(message if name == "__all__" else f"{name}: {message}")
+                        row.fail(str(message) if name == "__all__" else f"{name}: {message}")
         if progress:
             progress(1)
 
@@ -367,17 +367,17 @@ def _plan_responses(
     )
     contacts: dict[tuple[int, str], Contact] = {}
     for chunk in _chunks(keys):
-        for contact in Contact.objects.annotate(email_lower=Lower("email")).filter(
+        for found in Contact.objects.annotate(email_lower=Lower("email")).filter(
             account_id__in={a for a, _e in chunk}, email_lower__in={e for _a, e in chunk}
         ):
-            contacts[(contact.account_id, contact.email.lower())] = contact
+            contacts[(found.account_id, found.email.lower())] = found
     first_line: dict[str, int] = {}
     for row, data, present, account in resolved:
         ext = data["external_id"] or None
         response = _claim_external_id(row, ext, first_line, existing, actor)
         if row.errors:
             continue
-        contact = None
+        contact: Contact | None = None
         if data["contact_email"]:
             contact = contacts.get((account.pk, data["contact_email"].lower()))
             if contact is None:

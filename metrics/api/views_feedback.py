@@ -64,7 +64,7 @@ class TicketViewSet(_UpsertViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         self.check_move(serializer)
-        ticket = serializer.instance
+        ticket: Ticket = serializer.instance  # type: ignore[assignment]
         for name, value in serializer.validated_data.items():
             setattr(ticket, name, value)
         self.reread(serializer, services.ticket_save(ticket=ticket))
@@ -89,7 +89,7 @@ class SurveyResponseViewSet(_UpsertViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         self.check_move(serializer)
-        response = serializer.instance
+        response: SurveyResponse = serializer.instance  # type: ignore[assignment]
         for name, value in serializer.validated_data.items():
             setattr(response, name, value)
         self.reread(serializer, services.survey_response_save(response=response))

@@ -148,6 +148,7 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
         sent_at=sent_at,
         batch_context=batch_context,
         default_type=default_type,
+        check_size=len(body) > settings.TRACKING_MAX_CALL_BYTES,
     )
     if rejected and (kind != "batch" or len(rejected) == len(raw_messages)):
         if kind != "batch":

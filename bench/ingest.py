@@ -1,0 +1,289 @@
+#!/usr/bin/env python
+"""Ingestion throughput through /v1/batch on the real WSGI stack, beside PostgreSQL's COPY.
+
+Starts gunicorn (2 workers) on the database at DATABASE_URL, creates a source, links
+end users to existing accounts with `group` calls, then posts EVENTS track events in
+batches of 100 from a few concurrent clients and reports events per second. In the same
+run it COPYs the same number of rows straight into metrics_event and reports PostgreSQL's
+own rate, the ceiling no HTTP ingestion can pass. Finally it checks that every event was
+stored once and that the rollups add up.
+
+    make bench                            # after the account pages benchmark
+    DATABASE_URL=... python bench/ingest.py --events 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import requests  # noqa: E402
+from run import ensure_database, free_port, manage  # noqa: E402
+
+TARGET = 20_000
+BATCH = 100
+EVENT_NAMES = [f"Feature {i} Used" for i in range(20)] + ["Signed In", "Page Viewed"]
+
+
+def build_batches(run: str, events: int, users: int, sent_at: str) -> list[bytes]:
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    bodies: list[bytes] = []
+    for start in range(0, events, BATCH):
+        batch = []
+        for i in range(start, min(start + BATCH, events)):
+            ts = now - timedelta(seconds=rng.randrange(0, 6 * 3600))
+            batch.append(
+                {
+                    "type": "track",
+                    "userId": f"{run}-u{rng.randrange(users)}",
+                    "event": rng.choice(EVENT_NAMES),
+                    "properties": {"plan": "pro", "value": i % 97},
+                    "context": {"library": {"name": "bench", "version": "1"}},
+                    "timestamp": ts.isoformat(timespec="milliseconds"),
+                    "messageId": f"{run}-{i}",
+                }
+            )
+        bodies.append(json.dumps({"batch": batch, "sentAt": sent_at}).encode())
+    return bodies
+
+
+def group_batches(run: str, users: int, account_ids: list[str]) -> list[bytes]:
+    bodies = []
+    for start in range(0, users, BATCH):
+        batch = [
+            {
+                "type": "group",
+                "userId": f"{run}-u{u}",
+                "groupId": account_ids[u % len(account_ids)],
+                "messageId": f"{run}-g{u}",
+            }
+            for u in range(start, min(start + BATCH, users))
+        ]
+        bodies.append(json.dumps({"batch": batch}).encode())
+    return bodies
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "csplatform.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGTERM)
+    raise SystemExit("gunicorn did not answer within 90 s")
+
+
+def post_all(port: int, auth: str, bodies: list[bytes], clients: int) -> float:
+    """Post every body from `clients` threads; returns elapsed seconds."""
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request(
+                "POST",
+                "/v1/batch",
+                body=body,
+                headers={"Content-Type": "application/json", "Authorization": auth},
+            )
+            response = conn.getresponse()
+            data = response.read()
+            conn.close()
+            if response.status != 200:
+                failures.append(f"{response.status} {data[:200]!r}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} requests failed, first: {failures[0]}")
+    return elapsed
+
+
+def copy_rate(url: str, run: str, events: int, source_id: int) -> float:
+    """Rows per second of COPY into metrics_event, the same table, same columns."""
+    now = datetime.now(UTC)
+    buf = io.StringIO()
+    props = json.dumps({"plan": "pro", "value": 1})
+    ctx = json.dumps({"library": {"name": "bench", "version": "1"}})
+    for i in range(events):
+        buf.write(
+            f"{run}-copy-{i}\t{source_id}\ttrack\t{EVENT_NAMES[i % len(EVENT_NAMES)]}\t\\N\t\\N\t"
+            f"{run}-u{i % 1000}\t\t{now.isoformat()}\t{now.isoformat()}\t{props}\t{ctx}\n"
+        )
+    data = buf.getvalue()
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY metrics_event (message_id, source_id, type, name, account_id, end_user_id, "
+                'user_id, anonymous_id, "timestamp", received_at, properties, context) FROM STDIN'
+            ) as copy,
+        ):
+            copy.write(data)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("DELETE FROM metrics_event WHERE message_id LIKE %s", [f"{run}-copy-%"])
+        conn.commit()
+    return events / elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--users", type=int, default=5_000)
+    parser.add_argument("--clients", type=int, default=6, help="concurrent HTTP clients")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform_bench")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_ENV": "development",
+        "DEBUG": "false",
+        "AXES_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    ensure_database(url)
+    manage("migrate", "--no-input", "-v0", env=env)
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
+    import django
+
+    django.setup()
+    from accounts.models import Account
+    from metrics.models import Feature
+    from metrics.services import ingestion as services
+
+    run = uuid.uuid4().hex[:8]
+    account_ids = list(
+        Account.objects.exclude(external_id=None)
+        .order_by("pk")
+        .values_list("external_id", flat=True)[:500]
+    )
+    if not account_ids:
+        Account.objects.bulk_create(
+            [Account(name=f"Bench {run} {i}", external_id=f"{run}-A{i}") for i in range(500)]
+        )
+        account_ids = [f"{run}-A{i}" for i in range(500)]
+    for i in range(0, 20, 2):
+        services.feature_save(
+            feature=Feature.objects.get_or_create(
+                key=f"bench-feature-{i}", defaults={"name": f"Feature {i}", "is_core": i < 6}
+            )[0],
+            event_names=[EVENT_NAMES[i]],
+        )
+    source, write_key = services.source_create(name=f"bench {run}")
+    import base64
+
+    auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+    print(f"preparing {args.events:,} events for {args.users:,} users …", flush=True)
+    sent_at = datetime.now(UTC).isoformat()
+    groups = group_batches(run, args.users, account_ids)
+    bodies = build_batches(run, args.events, args.users, sent_at)
+
+    port = free_port()
+    server = start_server(env, port)
+    try:
+        post_all(port, auth, groups, args.clients)
+        post_all(port, auth, bodies[:20], args.clients)  # warm up both workers
+        elapsed = post_all(port, auth, bodies[20:], args.clients)
+        sent = args.events - 20 * BATCH
+        rate = sent / elapsed
+        retry = post_all(port, auth, bodies[20:120], args.clients)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+    copy = copy_rate(url, run, sent, source.pk)
+
+    with psycopg.connect(url) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM metrics_event WHERE message_id LIKE %s AND type = 'track'",
+            [f"{run}-%"],
+        ).fetchone()[0]
+        users_active = conn.execute(
+            """SELECT count(*) FROM metrics_enduserdailyactivity d
+               JOIN metrics_enduser u ON u.id = d.end_user_id WHERE u.external_id LIKE %s""",
+            [f"{run}-%"],
+        ).fetchone()[0]
+        rolled = conn.execute(
+            """SELECT coalesce(sum(d.events), 0) FROM metrics_enduserdailyactivity d
+               JOIN metrics_enduser u ON u.id = d.end_user_id WHERE u.external_id LIKE %s""",
+            [f"{run}-%"],
+        ).fetchone()[0]
+
+    print()
+    print(f"ingestion · gunicorn 2 workers · {args.clients} clients · batches of {BATCH} events")
+    header = f"{'path':44} {'events/s':>10} {'target':>8}"
+    print(header)
+    print("-" * len(header))
+    flag = "" if rate >= TARGET else "  ✗"
+    print(f"{'POST /v1/batch (Segment format)':44} {rate:10,.0f} {TARGET:8,d}{flag}")
+    print(f"{'  same 10,000 again (all duplicates)':44} {10_000 / retry:10,.0f}")
+    print(f"{'PostgreSQL COPY into metrics_event':44} {copy:10,.0f}")
+    print()
+    print(
+        f"HTTP ingestion runs at {rate / copy:.0%} of PostgreSQL's COPY rate into the same "
+        f"table, in the same run."
+    )
+    ok = stored == args.events and rolled == args.events
+    print(
+        f"check: {stored:,} events stored for {args.events:,} sent; rollups count {rolled:,} "
+        f"events over {users_active:,} user-days {'✓' if ok else '✗ MISMATCH'}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

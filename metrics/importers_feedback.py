@@ -50,7 +50,11 @@ from csplatform.roles import can_edit_owned
 from metrics.choices import ResponseSource, TicketChannel, TicketPriority, TicketStatus
 from metrics.forms_feedback import SurveyResponseRowForm, TicketRowForm
 from metrics.models.feedback import FeedbackImport, SurveyResponse, Ticket
-from metrics.services.feedback import survey_response_errors, ticket_errors
+from metrics.services.feedback import (
+    feedback_recorded_announce,
+    survey_response_errors,
+    ticket_errors,
+)
 
 __all__ = [
     "COLUMNS",
@@ -436,7 +440,13 @@ def feedback_apply(
             job.committed_at = timezone.now()
             job.report = plan.report()
             job.save(update_fields=["status", "committed_at", "report"])
-    accounts = {o.account_id for o in [*plan.creates, *plan.updates]}  # type: ignore[attr-defined]
+        written: list[Any] = [*plan.creates, *plan.updates]
+        feedback_recorded_announce(
+            model=model,
+            ids=[o.pk for o in written],
+            account_ids=[o.account_id for o in written],
+        )
+    accounts = {o.account_id for o in written}
     return ImportSummary(
         created=len(plan.creates), updated=len(plan.updates), accounts=len(accounts)
     )

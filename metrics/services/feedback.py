@@ -21,6 +21,7 @@ by hand, which fail with a clear error instead.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +59,34 @@ from metrics.models import SurveyResponse, SurveySchedule, SurveySend, Ticket
 
 # Kinds the platform emails; CES is collected through the API and CSV only.
 EMAILED_KINDS = (SurveyKind.NPS, SurveyKind.CSAT)
+
+
+logger = logging.getLogger(__name__)
+
+# Sent after commit whenever tickets or survey responses are created or changed (API, CSV,
+# an emailed answer), with `ids` and `account_ids`, so that apps further right (health,
+# playbooks) can react to a detractor or a ticket spike for just those accounts.
+tickets_recorded = Signal()
+survey_responses_recorded = Signal()
+
+
+def feedback_recorded_announce(
+    *, model: type[Ticket] | type[SurveyResponse], ids: list[int], account_ids: list[int]
+) -> None:
+    """Send tickets_recorded or survey_responses_recorded once the transaction commits."""
+    if not ids:
+        return
+    signal = tickets_recorded if model is Ticket else survey_responses_recorded
+
+    def send() -> None:
+        for receiver, result in signal.send_robust(
+            sender=model, ids=ids, account_ids=sorted(set(account_ids))
+        ):
+            if isinstance(result, Exception):
+                # A receiver's failure must not undo or fail the write that announced it.
+                logger.error("%s receiver %r failed", model.__name__, receiver, exc_info=result)
+
+    transaction.on_commit(send)
 
 
 # Validation ------------------------------------------------------------------------------
@@ -129,6 +159,7 @@ def ticket_save(*, ticket: Ticket) -> Ticket:
         ticket.external_id = None
     ticket.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(ticket, _("Another ticket already has this external id."))
+    feedback_recorded_announce(model=Ticket, ids=[ticket.pk], account_ids=[ticket.account_id])
     return ticket
 
 
@@ -174,6 +205,9 @@ def survey_response_save(*, response: SurveyResponse) -> SurveyResponse:
         )
     response.full_clean(validate_unique=False, validate_constraints=False)
     _save_unique(response, _("Another response already has this external id."))
+    feedback_recorded_announce(
+        model=SurveyResponse, ids=[response.pk], account_ids=[response.account_id]
+    )
     return response
 
 
@@ -285,6 +319,9 @@ def survey_answer(*, token: str, score: int, now: datetime | None = None) -> Sur
                 occurred_at=now,
                 source="metrics",
                 metadata={"survey_response": response.pk},
+            )
+            feedback_recorded_announce(
+                model=SurveyResponse, ids=[response.pk], account_ids=[send.account_id]
             )
             return SurveyAnswer(send=send, response=response, created=True)
     send = SurveySend.objects.select_related("account", "contact").get(pk=send.pk)
@@ -561,11 +598,13 @@ __all__ = [
     "SurveyAnswer",
     "SurveyLinkExpired",
     "SurveyLinkInvalid",
+    "feedback_recorded_announce",
     "survey_answer",
     "survey_comment_save",
     "survey_response_errors",
     "survey_response_save",
     "survey_response_upsert",
+    "survey_responses_recorded",
     "survey_schedule_due_contacts",
     "survey_schedule_run",
     "survey_schedule_save",
@@ -577,4 +616,5 @@ __all__ = [
     "ticket_errors",
     "ticket_save",
     "ticket_upsert",
+    "tickets_recorded",
 ]

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,6 +67,7 @@ __all__ = [
     "feedback_plan",
     "feedback_template_csv",
     "import_decode",
+    "tickets_csv_rows",
 ]
 
 TICKETS = FeedbackImport.Kind.TICKETS.value
@@ -165,6 +168,38 @@ def feedback_template_csv(*, kind: str) -> str:
     writer.writerow([c.name for c in COLUMNS[kind]])
     writer.writerow([c.example for c in COLUMNS[kind]])
     return out.getvalue()
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    # Spreadsheets run cells starting with these as formulas; neutralise them.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def tickets_csv_rows(*, tickets: QuerySet[Ticket]) -> Iterator[str]:
+    """Tickets as CSV in the import's own columns, so an export can be edited and re-imported."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    names = [c.name for c in COLUMNS[TICKETS]]
+    yield writer.writerow(names)
+    for ticket in tickets.iterator(chunk_size=2000):
+        values = {
+            "account_external_id": ticket.account.external_id,
+            "account_name": ticket.account.name,
+            **{n: getattr(ticket, n) for n in ("external_id", *_TICKET_FIELDS)},
+        }
+        yield writer.writerow([_csv_cell(values[n]) for n in names])
 
 
 # Plan -----------------------------------------------------------------------------------

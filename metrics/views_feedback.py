@@ -19,7 +19,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -340,7 +346,9 @@ TICKET_PAGE_SIZE = 50
 
 
 @login_required
-def ticket_list(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
+def ticket_list(
+    request: AuthedHttpRequest, account_pk: int
+) -> HttpResponse | StreamingHttpResponse:
     account = get_object_or_404(Account, pk=account_pk)
     filterset = TicketFilterSet(
         request.GET or None,
@@ -348,6 +356,13 @@ def ticket_list(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     )
     # A bad filter value shows the form with its error and every ticket, never a 500.
     tickets = filterset.qs if filterset.is_valid() else filterset.queryset
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(
+            importers.tickets_csv_rows(tickets=tickets.select_related("account")),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="tickets-{account.pk}.csv"'
+        return response
     page = Paginator(tickets, TICKET_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

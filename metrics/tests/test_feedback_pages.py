@@ -90,3 +90,30 @@ def test_send_page_and_schedule_list_query_counts(
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(reverse("metrics:survey_schedules")).status_code == 200
+
+
+def test_ticket_csv_export_can_be_reimported_without_duplicates(client_for, alice, account):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from metrics.models.feedback import FeedbackImport
+
+    account.external_id = "CRM-9"
+    account.save()
+    Ticket.objects.create(
+        account=account, subject="=cmd()", external_id="ZD-7", opened_at=OPENED, is_escalation=True
+    )
+    client = client_for(alice)
+
+    export = client.get(reverse("metrics:account_tickets", args=[account.pk]), {"format": "csv"})
+    content = b"".join(export.streaming_content)
+    assert b"'=cmd()" in content  # a formula is neutralised
+    client.post(
+        reverse("metrics:feedback_import"),
+        {"kind": "tickets", "file": SimpleUploadedFile("t.csv", content, "text/csv")},
+    )
+    job = FeedbackImport.objects.latest("pk")
+    assert job.report["counts"]["update"] == 1, job.report
+    client.post(reverse("metrics:feedback_import_commit", args=[job.pk]))
+
+    ticket = Ticket.objects.get()
+    assert ticket.opened_at == OPENED and ticket.is_escalation

@@ -23,9 +23,13 @@ sums and distinct users agree exactly. Raw Event rows exist only for the last tw
 the first RAW_EVENT_ACCOUNTS accounts: one row for every event counted in their rollups on
 those days (the rest of the history behaves as if raw events had been rolled up and purged).
 
-Size: up to FULL_DETAIL_ACCOUNTS accounts get FULL_DAYS days of history and the full number
-of end users per tier; bigger books (the 20,000-account bench) get LARGE_DAYS days and
-LARGE_USER_FACTOR of the users, which keeps 20,000 accounts to a few million rows.
+Size: the user-level rows cost about 40 µs each on PostgreSQL, most of it the foreign-key
+checks at commit, so the history is sized to ROW_BUDGET rows. A book that fits gets
+FULL_DAYS days with every end user (about ROWS_PER_ACCOUNT rows an account: up to ~480
+accounts, which covers `make run`'s 200); a bigger one gets SHORT_DAYS days (still enough
+for "last 30 days against 60–90 days ago") and a share of the end users (at least two per
+account), so 2,000 accounts write about a million rows and 20,000 accounts a few million.
+`demo_signals_create(days=..., user_factor=...)` overrides both.
 """
 
 from __future__ import annotations
@@ -84,10 +88,11 @@ HEALTHY, DECLINING, CHURNING, NEW, REACTIVATED = (
     "reactivated",
 )
 
-FULL_DETAIL_ACCOUNTS = 2_000
+ROW_BUDGET = 1_000_000
+# Measured: user-day plus user-feature-day rows of one account over FULL_DAYS, all users.
+ROWS_PER_ACCOUNT = 2_070
 FULL_DAYS = 180
-LARGE_DAYS = 90
-LARGE_USER_FACTOR = 0.3
+SHORT_DAYS = 90
 # Accounts simulated and written per round: keeps memory flat at 20,000 accounts.
 CHUNK = 400
 # Rows per INSERT where COPY is not available (SQLite).
@@ -215,9 +220,12 @@ def demo_signals_create(
     ids = sorted(account_ids)
     if not ids:
         return result
-    large = len(ids) > FULL_DETAIL_ACCOUNTS
-    days = days or (LARGE_DAYS if large else FULL_DAYS)
-    user_factor = user_factor or (LARGE_USER_FACTOR if large else 1.0)
+    full_rows = len(ids) * ROWS_PER_ACCOUNT
+    if days is None:
+        days = FULL_DAYS if full_rows <= ROW_BUDGET else SHORT_DAYS
+    if user_factor is None:
+        short_rows = full_rows * days / FULL_DAYS
+        user_factor = max(0.02, min(1.0, ROW_BUDGET / short_rows))
     features = features_ensure(today=today)
     survey_schedule_ensure()
     # End users of demo accounts deleted since an earlier seed: their ids would be reused.

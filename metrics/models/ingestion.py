@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import ImportStatus
 from accounts.models import Account
 from metrics.choices import EventType
 
@@ -205,3 +206,25 @@ class EndUserFeatureDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.end_user_id} {self.feature_id} {self.date}"
+
+
+class EventImport(models.Model):
+    """A CSV of usage events: previewed with per-row errors, then ingested all or nothing."""
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    status = models.CharField(max_length=12, choices=ImportStatus.choices)
+    row_count = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("event import")
+
+    def __str__(self) -> str:
+        return self.filename

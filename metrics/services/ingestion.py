@@ -30,7 +30,9 @@ happens is retried.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import secrets
 import time
@@ -43,9 +45,11 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from accounts.choices import ImportStatus
 from csplatform.models import User
 from metrics.models import Feature, FeatureEvent, Source
-from metrics.tracking import USAGE_TYPES, Message
+from metrics.models.ingestion import EventImport
+from metrics.tracking import USAGE_TYPES, Invalid, Message, native_row_parse
 
 WRITE_KEY_PREFIX = "wk_"
 PURGE_BATCH = 10_000
@@ -547,3 +551,160 @@ SELECT count(*) FROM usage"""
             total += int(cursor.fetchone()[0])
         day += timedelta(days=1)
     return total
+
+
+# CSV import of events -------------------------------------------------------------------
+#
+# upload → preview → commit, as for accounts: the file is stored with a report (per-row
+# errors with line numbers, a preview of the first rows); commit re-reads the stored file
+# and ingests it in one transaction, or refuses if any row is wrong. Rows without a
+# message_id get one from their content, so importing the same file twice counts it once.
+
+EVENT_CSV_COLUMNS: tuple[tuple[str, bool, str], ...] = (
+    ("user_id", True, "u-1842"),
+    ("event", True, "Report Built"),
+    ("timestamp", True, "2026-03-02T10:15:00Z"),
+    ("account_external_id", False, "CRM-0001"),
+    ("message_id", False, "evt-000001"),
+    ("type", False, "track"),
+    ("properties", False, '{"format": "pdf"}'),
+)
+_KNOWN_COLUMNS = {c[0] for c in EVENT_CSV_COLUMNS}
+IMPORT_PREVIEW_ROWS = 50
+IMPORT_MAX_ERRORS = 500
+
+
+class EventImportRejected(Exception):
+    """The stored file cannot be committed (it has errors, or was committed already)."""
+
+
+@dataclass
+class EventImportPlan:
+    headers: list[str]
+    messages: list[Message]
+    errors: list[dict[str, Any]]
+    rows: int
+
+
+def event_import_template_csv() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c[0] for c in EVENT_CSV_COLUMNS])
+    writer.writerow([c[2] for c in EVENT_CSV_COLUMNS])
+    return out.getvalue()
+
+
+def event_import_plan(*, content: str, received_at: datetime | None = None) -> EventImportPlan:
+    """Parse and check every row; columns not listed above become string properties."""
+    from django.utils.translation import gettext as _
+
+    received_at = received_at or timezone.now()
+    sample = content[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    reader = csv.DictReader(io.StringIO(content), delimiter=delimiter)
+    headers = [h.strip() for h in (reader.fieldnames or [])]
+    errors: list[dict[str, Any]] = []
+    messages: list[Message] = []
+    missing = [c[0] for c in EVENT_CSV_COLUMNS if c[1] and c[0] not in headers]
+    if missing:
+        errors.append(
+            {"line": 1, "message": _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)}}
+        )
+        return EventImportPlan(headers=headers, messages=[], errors=errors, rows=0)
+    rows = 0
+    for rows, raw in enumerate(reader, start=1):
+        line = reader.line_num
+        if rows > settings.CSV_IMPORT_MAX_ROWS:
+            errors.append(
+                {
+                    "line": line,
+                    "message": _("More than %(max)d rows; split the file.")
+                    % {"max": settings.CSV_IMPORT_MAX_ROWS},
+                }
+            )
+            break
+        cells = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        row: dict[str, Any] = {k: v for k, v in cells.items() if k in _KNOWN_COLUMNS and v}
+        extra = {k: v for k, v in cells.items() if k not in _KNOWN_COLUMNS and v}
+        try:
+            properties = json.loads(row["properties"]) if row.get("properties") else {}
+        except ValueError:
+            errors.append({"line": line, "message": _("properties: not valid JSON.")})
+            continue
+        if not isinstance(properties, dict):
+            errors.append({"line": line, "message": _("properties: expected a JSON object.")})
+            continue
+        row["properties"] = {**extra, **properties}
+        try:
+            messages.append(
+                native_row_parse(
+                    row, received_at=received_at, max_bytes=settings.TRACKING_MAX_CALL_BYTES
+                )
+            )
+        except Invalid as exc:
+            text = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.errors.items())
+            errors.append({"line": line, "message": text})
+    return EventImportPlan(headers=headers, messages=messages, errors=errors, rows=rows)
+
+
+def event_import_create(*, filename: str, raw: bytes, actor: User | None) -> EventImport:
+    """Store an uploaded file with its report; nothing is ingested yet."""
+    from django.utils.translation import gettext as _
+
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = ""
+        plan = EventImportPlan(
+            headers=[],
+            messages=[],
+            errors=[{"line": None, "message": _("The file is not UTF-8 text.")}],
+            rows=0,
+        )
+    else:
+        plan = event_import_plan(content=content)
+    preview = [
+        {
+            "user_id": m.user_id,
+            "event": m.name,
+            "timestamp": m.timestamp.isoformat(),
+            "account_external_id": m.group_id or "",
+            "message_id": m.message_id,
+        }
+        for m in plan.messages[:IMPORT_PREVIEW_ROWS]
+    ]
+    return EventImport.objects.create(
+        uploaded_by=actor,
+        filename=filename[:255],
+        content=content,
+        status=ImportStatus.INVALID if plan.errors else ImportStatus.PREVIEWED,
+        row_count=plan.rows,
+        report={
+            "errors": plan.errors[:IMPORT_MAX_ERRORS],
+            "error_count": len(plan.errors),
+            "preview": preview,
+        },
+    )
+
+
+def event_import_commit(*, job: EventImport) -> IngestResult:
+    """Ingest a previewed file, all rows or none; raises EventImportRejected."""
+    from django.utils.translation import gettext as _
+
+    with transaction.atomic():
+        job = EventImport.objects.select_for_update().get(pk=job.pk)
+        if job.status != ImportStatus.PREVIEWED:
+            raise EventImportRejected(_("This file has errors or was imported already."))
+        plan = event_import_plan(content=job.content)
+        if plan.errors:
+            raise EventImportRejected(_("The file has errors; nothing was imported."))
+        result = events_ingest(messages=plan.messages)
+        job.status = ImportStatus.COMMITTED
+        job.committed_at = timezone.now()
+        job.report = {
+            **job.report,
+            "inserted": result.inserted,
+            "duplicates": result.duplicates,
+        }
+        job.save(update_fields=["status", "committed_at", "report"])
+    return result

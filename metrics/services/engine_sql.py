@@ -18,6 +18,11 @@ class Dialect:
     def pg(self) -> bool:
         return self.vendor == "postgresql"
 
+    @property
+    def materialized(self) -> str:
+        """Evaluate a CTE once (PostgreSQL would otherwise inline it into every join)."""
+        return "MATERIALIZED " if self.pg else ""
+
     def date(self, name: str) -> str:
         """A named date parameter."""
         return f"CAST(%({name})s AS date)" if self.pg else f"%({name})s"
@@ -57,7 +62,7 @@ def subscriptions_cte(d: Dialect) -> str:
     old line stops the day before, so the hand-over day is counted once.
     """
     return f"""
-    subs AS (
+    subs AS {d.materialized}(
         SELECT s.account_id, s.mrr, s.start_date,
             CASE WHEN s.end_date IS NOT NULL AND EXISTS (
                 SELECT 1 FROM accounts_subscription n
@@ -373,9 +378,17 @@ FACT_COLUMNS = (
 
 
 def period_facts_sql(d: Dialect, periods: int) -> str:
-    def fact(values: dict[str, str], source: str) -> str:
-        exprs = ", ".join(f"{values.get(c, '0')} AS {c}" for c in FACT_COLUMNS)
-        return f"SELECT p.pkind, p.pdate, x.account_id, {exprs} {source}"
+    def fact(values: dict[str, str], source: str, where: str = "") -> str:
+        # Each source sums its own columns per (period, segment fields) before the union,
+        # so the union carries a few thousand rows instead of one per period and account.
+        exprs = ", ".join(
+            f"SUM({values[c]}) AS {c}" if c in values else f"0 AS {c}" for c in FACT_COLUMNS
+        )
+        return (
+            f"SELECT p.pkind, p.pdate, a.tier, a.touch_model, a.business_model, {exprs}"
+            f" {source} JOIN accounts_account a ON a.id = x.account_id {where}"
+            " GROUP BY p.pkind, p.pdate, a.tier, a.touch_model, a.business_model"
+        )
 
     sources = [
         fact(
@@ -413,9 +426,14 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 "active_users": "1",
                 "logins_without_action": "CASE WHEN x.core = 0 THEN 1 ELSE 0 END",
             },
-            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
+            # A user has one row per day: day periods need no per-user grouping.
+            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, 1 AS days,"
+            " e.core_events AS core FROM cal p"
+            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind = 'day'"
+            " UNION ALL"
+            " SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
             " SUM(e.core_events) AS core FROM cal p"
-            " JOIN metrics_enduserdailyactivity e ON e.date = p.d"
+            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind <> 'day'"
             " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id) x"
             " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
         ),
@@ -465,14 +483,13 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
             {
                 "new_users": "1",
                 "new_users_active": (
-                    "CASE WHEN EXISTS (SELECT 1 FROM metrics_enduserdailyactivity e"
-                    " WHERE e.end_user_id = x.id AND e.core_events > 0 AND e.date <= p.pe)"
-                    " THEN 1 ELSE 0 END"
+                    "CASE WHEN c.first_core IS NOT NULL AND c.first_core <= p.pe THEN 1 ELSE 0 END"
                 ),
             },
             "FROM periods p JOIN metrics_enduser x"
             " ON x.first_seen_at >= p.ps AND x.first_seen_at < p.pe_next"
-            " WHERE x.account_id IS NOT NULL",
+            " LEFT JOIN first_core c ON c.end_user_id = x.id",
+            "WHERE x.account_id IS NOT NULL",
         ),
         fact(
             {
@@ -489,12 +506,11 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
         ),
         fact(
             {
-                "lifetime_days": d.days_between("a.churned_at", "a.customer_since"),
+                "lifetime_days": d.days_between("x.churned_at", "x.customer_since"),
                 "lifetime_n": "1",
             },
             "FROM periods p JOIN (SELECT id AS account_id, churned_at, customer_since"
-            " FROM accounts_account) x ON x.churned_at <= p.pe AND x.customer_since IS NOT NULL"
-            " JOIN accounts_account a ON a.id = x.account_id",
+            " FROM accounts_account) x ON x.churned_at <= p.pe AND x.customer_since IS NOT NULL",
         ),
     ]
     sums = ", ".join(f"SUM(f.{c})" for c in FACT_COLUMNS)
@@ -503,12 +519,16 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
     {calendar_cte(d)},
     {subscriptions_cte(d)},
     {account_movements_cte(d)},
+    first_core AS (
+        SELECT end_user_id, MIN(date) AS first_core FROM metrics_enduserdailyactivity
+        WHERE core_events > 0 AND date <= {d.date("cal_end")} GROUP BY end_user_id
+    ),
     facts AS (
         {" UNION ALL ".join(sources)}
     )
-    SELECT f.pkind, f.pdate, a.tier, a.touch_model, a.business_model, {sums}
-    FROM facts f JOIN accounts_account a ON a.id = f.account_id
-    GROUP BY f.pkind, f.pdate, a.tier, a.touch_model, a.business_model
+    SELECT f.pkind, f.pdate, f.tier, f.touch_model, f.business_model, {sums}
+    FROM facts f
+    GROUP BY f.pkind, f.pdate, f.tier, f.touch_model, f.business_model
     """
 
 

@@ -4,7 +4,8 @@ The wire format is Segment's HTTP Tracking API: a JSON object per call, or
 ``{"batch": [...], "sentAt": ..., "context": ...}`` at /v1/batch. Fields read: ``type``,
 ``userId``, ``anonymousId``, ``event`` (track), ``name``/``category`` (page, screen),
 ``properties``, ``traits``, ``groupId`` (group), ``context``, ``timestamp``, ``sentAt``,
-``messageId``; ``integrations`` is accepted and ignored.
+``messageId`` (and ``originalTimestamp``, which RudderStack's libraries send instead of
+``timestamp``); ``integrations`` is accepted and ignored.
 
 Choices made where Segment leaves room:
 - ``alias`` is accepted and ignored: the platform keys end users by userId only, so an
@@ -190,7 +191,10 @@ def message_parse(
     if batch_context:
         context = {**batch_context, **context}
 
-    timestamp = parse_time(raw.get("timestamp"), "timestamp")
+    # RudderStack's libraries send the client's clock as originalTimestamp.
+    timestamp = parse_time(raw.get("timestamp"), "timestamp") or parse_time(
+        raw.get("originalTimestamp"), "originalTimestamp"
+    )
     own_sent_at = parse_time(raw.get("sentAt"), "sentAt") or sent_at
     if timestamp is None:
         timestamp = received_at

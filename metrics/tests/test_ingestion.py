@@ -284,3 +284,13 @@ def test_rebuild_recounts_the_same_rollups_from_raw_events(catalogue, northwind,
     AccountFeatureDailyUsage.objects.all().delete()
     services.metrics_rollups_rebuild(since=DAY1, now=NOW)
     assert rollups() == expected
+
+
+def test_the_purge_task_deletes_expired_events(catalogue, northwind, settings):
+    from metrics.tasks.ingestion import events_purge_expired
+
+    settings.EVENT_RETENTION_DAYS = 1
+    ingest(usage_batch())  # every event is from March 2026, long before "now"
+    assert events_purge_expired.delay().get() == 8
+    assert not Event.objects.exists()
+    assert AccountDailyUsage.objects.filter(account=northwind).count() == 2

@@ -258,3 +258,15 @@ def test_a_batch_costs_a_fixed_number_of_queries_and_none_for_sessions(
     assert len(real) == 2
     assert not any("django_session" in sql or "csplatform_user" in sql for sql in real)
     assert Event.objects.filter(type="track").count() == 100
+
+
+def test_rudderstack_original_timestamp_is_the_event_time(client, key):
+    body = {
+        "userId": "u1",
+        "event": "Exported",
+        "originalTimestamp": "2026-03-02T10:00:00Z",
+        "channel": "server",
+        "messageId": "rs-1",
+    }
+    assert post(client, "/v1/track", body, key).json() == {"success": True}
+    assert Event.objects.get().timestamp == dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)

@@ -67,6 +67,7 @@ __all__ = [
     "feedback_plan",
     "feedback_template_csv",
     "import_decode",
+    "survey_responses_csv_rows",
     "tickets_csv_rows",
 ]
 
@@ -198,6 +199,21 @@ def tickets_csv_rows(*, tickets: QuerySet[Ticket]) -> Iterator[str]:
             "account_external_id": ticket.account.external_id,
             "account_name": ticket.account.name,
             **{n: getattr(ticket, n) for n in ("external_id", *_TICKET_FIELDS)},
+        }
+        yield writer.writerow([_csv_cell(values[n]) for n in names])
+
+
+def survey_responses_csv_rows(*, responses: QuerySet[SurveyResponse]) -> Iterator[str]:
+    """Responses as CSV in the import's own columns (re-importable)."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    names = [c.name for c in COLUMNS[RESPONSES]]
+    yield writer.writerow(names)
+    for response in responses.iterator(chunk_size=2000):
+        values = {
+            "account_external_id": response.account.external_id,
+            "account_name": response.account.name,
+            "contact_email": response.contact.email if response.contact else "",
+            **{n: getattr(response, n) for n in ("external_id", *_RESPONSE_FIELDS)},
         }
         yield writer.writerow([_csv_cell(values[n]) for n in names])
 

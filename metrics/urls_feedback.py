@@ -20,4 +20,5 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("accounts/<int:account_pk>/tickets/", views.ticket_list, name="account_tickets"),
+    path("surveys/responses/", views.response_list, name="survey_responses"),
 ]

@@ -37,14 +37,20 @@ from csplatform.models import User
 from csplatform.roles import can_edit_owned
 from metrics import importers_feedback as importers
 from metrics.choices import SurveyKind
-from metrics.filtersets_feedback import TicketFilterSet
+from metrics.filtersets_feedback import SurveyResponseFilterSet, TicketFilterSet
 from metrics.forms_feedback import (
     FeedbackUploadForm,
     SurveyCommentForm,
     SurveyScheduleForm,
     SurveySendForm,
 )
-from metrics.models.feedback import FeedbackImport, SurveySchedule, SurveySend, Ticket
+from metrics.models.feedback import (
+    FeedbackImport,
+    SurveyResponse,
+    SurveySchedule,
+    SurveySend,
+    Ticket,
+)
 from metrics.services import feedback as services
 
 PUBLIC = "metrics/feedback/public/"
@@ -368,4 +374,34 @@ def ticket_list(
         request,
         "metrics/feedback/ticket_list.html",
         {"account": account, "filterset": filterset, "page": page},
+    )
+
+
+RESPONSE_PAGE_SIZE = 50
+
+
+@login_required
+def response_list(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Survey answers across the portfolio (or one account), newest first, with comments."""
+    filterset = SurveyResponseFilterSet(
+        request.GET or None,
+        queryset=SurveyResponse.objects.select_related("account", "contact").order_by(
+            "-responded_at", "-pk"
+        ),
+    )
+    # A bad filter value shows the form with its error and every answer, never a 500.
+    responses = filterset.qs if filterset.is_valid() else filterset.queryset
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(
+            importers.survey_responses_csv_rows(responses=responses),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="survey-responses.csv"'
+        return response
+    account = filterset.form.cleaned_data.get("account") if filterset.is_bound else None
+    page = Paginator(responses, RESPONSE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "metrics/feedback/response_list.html",
+        {"filterset": filterset, "page": page, "account": account},
     )

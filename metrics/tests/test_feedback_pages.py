@@ -117,3 +117,71 @@ def test_ticket_csv_export_can_be_reimported_without_duplicates(client_for, alic
 
     ticket = Ticket.objects.get()
     assert ticket.opened_at == OPENED and ticket.is_escalation
+
+
+def _responses(account, n: int) -> None:
+    from metrics.models import SurveyResponse
+
+    contact = ContactFactory(account=account)
+    SurveyResponse.objects.bulk_create(
+        SurveyResponse(account=account, contact=contact, kind="nps", score=i % 11, comment="ok")
+        for i in range(n)
+    )
+
+
+def test_response_list_filters_by_account_kind_and_score(client_for, vic, account):
+    _responses(account, 22)
+    _responses(AccountFactory(), 5)
+    client = client_for(vic)
+    url = reverse("metrics:survey_responses")
+
+    everything = client.get(url)
+    detractors = client.get(url, {"account": account.pk, "kind": "nps", "score_max": 6})
+
+    assert everything.context["page"].paginator.count == 27
+    assert detractors.context["page"].paginator.count == 14
+    assert detractors.context["account"] == account
+
+
+def test_response_list_bad_filter_is_not_a_500(client_for, vic):
+    response = client_for(vic).get(reverse("metrics:survey_responses"), {"score_min": "high"})
+    assert response.status_code == 200 and response.context["filterset"].errors
+
+
+def test_response_list_query_count_does_not_grow(
+    client_for, vic, account, django_assert_max_num_queries
+):
+    client = client_for(vic)
+    url = reverse("metrics:survey_responses")
+    _responses(account, 5)
+    client.get(url)
+    with django_assert_max_num_queries(8) as small:
+        client.get(url)
+    _responses(AccountFactory(), 200)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(url)
+
+
+def test_response_csv_export_reimports_as_updates(client_for, lead, account):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from metrics.models import SurveyResponse
+    from metrics.models.feedback import FeedbackImport
+
+    account.external_id = "CRM-5"
+    account.save()
+    contact = ContactFactory(account=account, email="ada@x.example")
+    SurveyResponse.objects.create(
+        account=account, contact=contact, kind="csat", score=4, external_id="TF-1", comment="Nice"
+    )
+    client = client_for(lead)
+
+    export = client.get(reverse("metrics:survey_responses"), {"format": "csv"})
+    content = b"".join(export.streaming_content)
+    client.post(
+        reverse("metrics:feedback_import"),
+        {"kind": "survey_responses", "file": SimpleUploadedFile("r.csv", content, "text/csv")},
+    )
+    job = FeedbackImport.objects.latest("pk")
+
+    assert job.report["counts"] == {"rows": 1, "create": 0, "update": 1, "error": 0}, job.report

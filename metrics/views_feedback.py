@@ -29,6 +29,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -84,6 +85,7 @@ def _scale(kind: str) -> list[int]:
     return list(range(low, high + 1))
 
 
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def survey_answer(request: HttpRequest, token: str, score: int) -> HttpResponse:
@@ -110,6 +112,7 @@ def survey_answer(request: HttpRequest, token: str, score: int) -> HttpResponse:
     return HttpResponseRedirect(comment_url + "?new=1")
 
 
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def survey_comment(request: HttpRequest, token: str) -> HttpResponse:

@@ -254,3 +254,9 @@ def test_sending_and_answering_appear_on_the_timeline(client, alice, contact, ac
     subjects = list(account.activities.values_list("subject", flat=True))
     assert any("NPS survey emailed to Ada" in s for s in subjects)
     assert any("NPS answer from Ada" in s and s.endswith(": 4") for s in subjects)
+
+
+def test_token_pages_are_never_cached(client, contact):
+    _send, _email, links = _send_and_links(contact)
+    page = client.get(links[9])
+    assert "no-store" in page["Cache-Control"]

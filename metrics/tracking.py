@@ -131,10 +131,8 @@ def message_parse(
     """
     if not isinstance(raw, dict):
         raise Invalid({"message": [_("Expected a JSON object.")]})
-    kind = raw.get("type") or default_type
-    if default_type is not None and kind != default_type and raw.get("type"):
-        # /v1/track with "type": "page" is ambiguous; the path decides, as in Segment.
-        kind = default_type
+    # At /v1/track and the like the path decides the type, whatever the body says.
+    kind = default_type or raw.get("type")
     if kind not in KNOWN_TYPES:
         raise Invalid(
             {

@@ -44,6 +44,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.choices import ImportStatus
 from csplatform.models import User
@@ -596,8 +597,6 @@ def event_import_template_csv() -> str:
 
 def event_import_plan(*, content: str, received_at: datetime | None = None) -> EventImportPlan:
     """Parse and check every row; columns not listed above become string properties."""
-    from django.utils.translation import gettext as _
-
     received_at = received_at or timezone.now()
     sample = content[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
@@ -649,8 +648,6 @@ def event_import_plan(*, content: str, received_at: datetime | None = None) -> E
 
 def event_import_create(*, filename: str, raw: bytes, actor: User | None) -> EventImport:
     """Store an uploaded file with its report; nothing is ingested yet."""
-    from django.utils.translation import gettext as _
-
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -689,8 +686,6 @@ def event_import_create(*, filename: str, raw: bytes, actor: User | None) -> Eve
 
 def event_import_commit(*, job: EventImport) -> IngestResult:
     """Ingest a previewed file, all rows or none; raises EventImportRejected."""
-    from django.utils.translation import gettext as _
-
     with transaction.atomic():
         job = EventImport.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.PREVIEWED:

@@ -103,67 +103,46 @@ def account_daily_sql(d: Dialect) -> str:
         "csatn",
     ]
 
-    def span(account: str, first: str, last: str, values: dict[str, str], source: str) -> str:
-        exprs = ", ".join(f"{values.get(c, '0')} AS v_{c}" for c in cols)
-        return f"SELECT {account} AS account_id, {first} AS f, {last} AS t, {exprs} {source}"
+    def delta(day: str, values: dict[str, str], source: str) -> str:
+        # Deltas dated before the range are moved to its first day: the running sum on a
+        # day is the sum of every delta up to that day, wherever its span began.
+        exprs = ", ".join(f"{values.get(c, '0')} AS {c}" for c in cols)
+        return (
+            f"SELECT account_id, {d.greatest(day, start)} AS day, {exprs} {source}"
+            f" {'AND' if ' WHERE ' in source else 'WHERE'} {day} <= {end}"
+        )
 
-    spans = [
-        span("account_id", "start_date", "last_day", {"mrr": "mrr"}, "FROM subs"),
-        span(
-            "account_id",
-            "date",
-            d.least(d.add("date", 6), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 6)})"),
-            {"wau": "1"},
-            "FROM act",
-        ),
-        span(
-            "account_id",
-            "date",
-            d.least(d.add("date", 29), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 29)})"),
-            {"mau": "1"},
-            "FROM act",
-        ),
-        span(
-            "account_id",
-            "date",
-            d.add("date", 29),
-            {"events": "events"},
-            f"FROM metrics_accountdailyusage WHERE date >= {d.add(start, -29)} AND date <= {end}",
-        ),
-        span(
-            "account_id",
-            "date",
-            d.least(d.add("date", 29), f"COALESCE({d.add('next_date', -1)}, {d.add('date', 29)})"),
-            {"core": "1"},
-            "FROM feat",
-        ),
-        span(
-            "account_id",
-            "opened_d",
-            f"CASE WHEN resolved_d IS NULL THEN NULL ELSE {d.add('resolved_d', -1)} END",
-            {"topen": "1"},
-            "FROM tick WHERE resolved_d IS NULL OR resolved_d > opened_d",
-        ),
-        span("account_id", "opened_d", d.add("opened_d", 29), {"t30": "1"}, "FROM tick"),
-        span(
-            "account_id",
-            "resp_d",
-            d.add("resp_d", 364),
-            {
-                "prom": "CASE WHEN kind = 'nps' AND score >= 9 THEN 1 ELSE 0 END",
-                "det": "CASE WHEN kind = 'nps' AND score <= 6 THEN 1 ELSE 0 END",
-                "npsn": "CASE WHEN kind = 'nps' THEN 1 ELSE 0 END",
-                "sat": "CASE WHEN kind = 'csat' AND score >= 4 THEN 1 ELSE 0 END",
-                "csatn": "CASE WHEN kind = 'csat' THEN 1 ELSE 0 END",
-            },
-            "FROM resp",
-        ),
+    survey = {
+        "prom": "CASE WHEN kind = 'nps' AND score >= 9 THEN 1 ELSE 0 END",
+        "det": "CASE WHEN kind = 'nps' AND score <= 6 THEN 1 ELSE 0 END",
+        "npsn": "CASE WHEN kind = 'nps' THEN 1 ELSE 0 END",
+        "sat": "CASE WHEN kind = 'csat' AND score >= 4 THEN 1 ELSE 0 END",
+        "csatn": "CASE WHEN kind = 'csat' THEN 1 ELSE 0 END",
+    }
+
+    def next_or(days: int) -> str:
+        return d.least(d.add("date", days), f"COALESCE(next_date, {d.add('date', days)})")
+
+    deltas = [
+        delta("start_date", {"mrr": "mrr"}, "FROM subs"),
+        delta(d.add("last_day", 1), {"mrr": "-mrr"}, "FROM subs WHERE last_day IS NOT NULL"),
+        # Per user, a span ends on the day before that user's next active day.
+        delta("date", {"wau": "1", "mau": "1"}, "FROM act"),
+        delta(next_or(7), {"wau": "-1"}, "FROM act"),
+        delta(next_or(30), {"mau": "-1"}, "FROM act"),
+        delta("date", {"core": "1"}, "FROM feat"),
+        delta(next_or(30), {"core": "-1"}, "FROM feat"),
+        delta("date", {"events": "events"}, "FROM usage_30"),
+        delta(d.add("date", 30), {"events": "-events"}, "FROM usage_30"),
+        delta("opened_d", {"topen": "1"}, "FROM tick"),
+        delta("resolved_d", {"topen": "-1"}, "FROM tick WHERE resolved_d IS NOT NULL"),
+        delta("opened_d", {"t30": "1"}, "FROM tick"),
+        delta(d.add("opened_d", 30), {"t30": "-1"}, "FROM tick"),
+        delta("resp_d", survey, "FROM resp"),
+        delta(d.add("resp_d", 365), {k: f"-{v}" for k, v in survey.items()}, "FROM resp"),
     ]
-    plus = ", ".join(f"v_{c}" for c in cols)
-    minus = ", ".join(f"-v_{c}" for c in cols)
-    sums = ", ".join(f"SUM(v_{c}) AS {c}" for c in cols)
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in cols)
     running = ", ".join(f"SUM(COALESCE(x.{c}, 0)) OVER w AS {c}" for c in cols)
-    last_t = f"COALESCE(t, {end})"
     return f"""
     WITH RECURSIVE days(d) AS (
         SELECT {start} UNION ALL SELECT {d.add("d", 1)} FROM days WHERE d < {end}
@@ -198,15 +177,12 @@ def account_daily_sql(d: Dialect) -> str:
         WHERE kind IN ('nps', 'csat')
           AND responded_at >= %(start_365_dt)s AND responded_at < %(end_next_dt)s
     ),
-    spans AS (
-        {" UNION ALL ".join(spans)}
+    usage_30 AS (
+        SELECT account_id, date, events FROM metrics_accountdailyusage
+        WHERE date >= {d.add(start, -29)} AND date <= {end}
     ),
     deltas AS (
-        SELECT account_id, {d.greatest("f", start)} AS day, {plus}
-        FROM spans WHERE f <= {end} AND {last_t} >= {start}
-        UNION ALL
-        SELECT account_id, {d.add("t", 1)} AS day, {minus}
-        FROM spans WHERE t IS NOT NULL AND f <= {end} AND t >= {start} AND t < {end}
+        {" UNION ALL ".join(deltas)}
     ),
     agg AS (
         SELECT account_id, day, {sums} FROM deltas GROUP BY account_id, day

@@ -31,7 +31,6 @@ happens is retried.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import secrets
@@ -48,6 +47,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import ImportStatus
 from csplatform.models import User
+from csplatform.services import api_key_hash
 from metrics.models import Feature, FeatureEvent, Source
 from metrics.models.ingestion import EventImport
 from metrics.tracking import USAGE_TYPES, Invalid, Message, native_row_parse
@@ -63,8 +63,8 @@ _RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
 def write_key_hash(raw_key: str) -> str:
-    # Keys carry 256 bits of randomness, so a fast hash is enough (no slow KDF needed).
-    return hashlib.sha256(raw_key.encode()).hexdigest()
+    """Write keys are hashed like API keys (256 random bits: sha256 is enough)."""
+    return api_key_hash(raw_key)
 
 
 def source_create(*, name: str, actor: User | None = None) -> tuple[Source, str]:

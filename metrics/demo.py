@@ -243,7 +243,7 @@ def demo_signals_create(
         factor=user_factor,
         result=result,
     )
-    _feedback_write(accs, seed=seed, today=today, now=now, result=result)
+    _feedback_write(accs, seed=seed, today=today, now=now, days=days, result=result)
     account_services.account_financials_refresh(account_ids=sorted(affected), today=today)
     return result
 
@@ -470,17 +470,14 @@ def _contract_changes(
              change="reactivation")  # fmt: skip
         counts["reactivation"] += 1
 
-    for acc in accs:
-        acc.obj.custom_fields = {**(acc.obj.custom_fields or {}), PATTERN_FIELD: acc.pattern}
     Subscription.objects.bulk_update(
-        changed_subs, ["status", "end_date", "auto_renew", "updated_at"], batch_size=500
+        changed_subs, ["status", "end_date", "auto_renew", "updated_at"], batch_size=100
     )
     account_services.subscriptions_bulk_create(subscriptions=new_subs, batch_size=500)
-    Account.objects.bulk_update(
-        [a.obj for a in accs],
-        ["custom_fields", "status", "churned_at", "lifecycle_stage"],
-        batch_size=500,
-    )
+    moved = [a.obj for a in picks["cancellation"] + picks["reactivation"]]
+    # Small batches: bulk_update's CASE has a branch per row, so each batch costs its size squared.
+    Account.objects.bulk_update(moved, ["status", "churned_at", "lifecycle_stage"], batch_size=100)
+    _patterns_save(accs)
     Activity.objects.bulk_create(activities, batch_size=BATCH)
     for i in range(0, len(cancelled_ids), 500):
         Task.objects.filter(
@@ -488,6 +485,39 @@ def _contract_changes(
         ).update(status=TaskStatus.CANCELLED, updated_at=now)
     result.subscription_changes = counts
     return {s.account_id for s in changed_subs} | {s.account_id for s in new_subs}
+
+
+def _patterns_save(accs: list[_Acc]) -> None:
+    """Add the pattern to each account's custom fields, one UPDATE per pattern.
+
+    bulk_update would send a CASE with a branch per account: quadratic at 20,000 accounts.
+    """
+    by_pattern: dict[str, list[int]] = defaultdict(list)
+    for acc in accs:
+        by_pattern[acc.pattern].append(acc.obj.pk)
+        acc.obj.custom_fields = {**(acc.obj.custom_fields or {}), PATTERN_FIELD: acc.pattern}
+    table = connection.ops.quote_name(Account._meta.db_table)
+    with connection.cursor() as cursor:
+        for pattern, ids in by_pattern.items():
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ", ".join(["%s"] * len(part))
+                if connection.vendor == "postgresql":
+                    sql = (
+                        f"UPDATE {table} SET custom_fields = COALESCE(custom_fields, '{{}}'::jsonb)"
+                        f" || jsonb_build_object('{PATTERN_FIELD}', %s::text) WHERE id IN ({marks})"
+                    )
+                elif connection.vendor == "sqlite":
+                    sql = (
+                        f"UPDATE {table} SET custom_fields = json_set(COALESCE(custom_fields, "
+                        f"'{{}}'), '$.{PATTERN_FIELD}', %s) WHERE id IN ({marks})"
+                    )
+                else:
+                    Account.objects.bulk_update(
+                        [a.obj for a in accs if a.obj.pk in set(part)], ["custom_fields"]
+                    )
+                    continue
+                cursor.execute(sql, [pattern, *part])
 
 
 # Usage ----------------------------------------------------------------------------------
@@ -913,23 +943,39 @@ def _trouble_window(acc: _Acc, today: dt.date) -> tuple[dt.date, dt.date] | None
 
 
 def _feedback_write(
-    accs: list[_Acc], *, seed: int, today: dt.date, now: dt.datetime, result: DemoSignalsResult
+    accs: list[_Acc],
+    *,
+    seed: int,
+    today: dt.date,
+    now: dt.datetime,
+    days: int,
+    result: DemoSignalsResult,
 ) -> None:
     tickets: list[Ticket] = []
     responses: list[SurveyResponse] = []
-    for acc in accs:
+    for n, acc in enumerate(accs, 1):
         rng = random.Random(seed * 1_000_003 + acc.index * 7919 + 307)
-        new_tickets = _tickets(acc, rng, today, now)
+        new_tickets = _tickets(acc, rng, today, now, days)
         tickets += new_tickets
         responses += _surveys(acc, rng, today, now, new_tickets)
-        if len(tickets) >= 5 * BATCH:
-            Ticket.objects.bulk_create(tickets, batch_size=BATCH)
+        if n % CHUNK == 0 or n == len(accs):
+            _insert_objects(Ticket, tickets)
+            _insert_objects(SurveyResponse, responses)
             result.tickets += len(tickets)
-            tickets = []
-    Ticket.objects.bulk_create(tickets, batch_size=BATCH)
-    result.tickets += len(tickets)
-    SurveyResponse.objects.bulk_create(responses, batch_size=BATCH)
-    result.survey_responses += len(responses)
+            result.survey_responses += len(responses)
+            tickets, responses = [], []
+
+
+def _insert_objects(model: type[Model], objs: list[Model]) -> None:
+    """Write unsaved instances through _insert: what bulk_create sends, without its SQL building.
+
+    Every concrete column is written from the instance, so model defaults still apply.
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = [
+        tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs
+    ]
+    _insert(model, [f.attname for f in fields], rows)
 
 
 def _customer_span(acc: _Acc, today: dt.date, back: int) -> tuple[dt.date, dt.date] | None:
@@ -944,8 +990,10 @@ def _customer_span(acc: _Acc, today: dt.date, back: int) -> tuple[dt.date, dt.da
     return start, end
 
 
-def _tickets(acc: _Acc, rng: random.Random, today: dt.date, now: dt.datetime) -> list[Ticket]:
-    span = _customer_span(acc, today, 180)
+def _tickets(
+    acc: _Acc, rng: random.Random, today: dt.date, now: dt.datetime, days: int
+) -> list[Ticket]:
+    span = _customer_span(acc, today, days)
     if span is None:
         return []
     start, end = span

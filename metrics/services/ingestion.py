@@ -278,6 +278,12 @@ upserted AS (
            coalesce(i.name, ''), coalesce(i.traits, '{}'::jsonb), i.first_seen, i.last_seen,
            %(now)s
     FROM users_in i LEFT JOIN accounts_account a ON a.external_id = i.group_id
+    LEFT JOIN metrics_enduser cur ON cur.external_id = i.external_id
+    -- Users this batch changes nothing about are not offered to ON CONFLICT at all, which
+    -- would lock their rows until commit and make concurrent batches queue on them.
+    WHERE cur.id IS NULL OR i.group_id IS NOT NULL OR i.traits IS NOT NULL
+       OR i.first_seen < cur.first_seen_at OR i.last_seen > cur.last_seen_at
+       OR (cur.first_seen_at IS NULL AND i.first_seen IS NOT NULL)
     ORDER BY i.external_id
     ON CONFLICT (external_id) DO UPDATE SET
         account_id = CASE WHEN EXCLUDED.group_external_id <> '' THEN EXCLUDED.account_id

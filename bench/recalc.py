@@ -165,6 +165,7 @@ def main() -> int:
         f" {result.account_rows:,} account rows, {result.snapshot_rows:,} snapshots,"
         f" {result.movement_rows:,} movements"
     )
+    print("  phases      " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
     ok_time = seconds < TARGET_SECONDS
     ok_mem = peak < TARGET_MB
     print(

@@ -51,6 +51,7 @@ every recalculation that touches it.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -75,8 +76,9 @@ from metrics.services.engine_sql import (
 # One key for every recalculation: two runs over overlapping ranges serialize instead of
 # interleaving their deletes and inserts.
 LOCK_KEY = zlib.crc32(b"metrics.engine.recalculate")
-# Days per transaction: bounds the size of one statement's working set in long backfills.
-CHUNK_DAYS = 31
+# Days per transaction: bounds the working set of one statement in long backfills; each
+# chunk also reads the 29 days before it (MAU), so short chunks repeat that work.
+CHUNK_DAYS = 92
 # Periods per snapshot statement: keeps the parameter list of one statement small.
 SNAPSHOT_BATCH = 200
 # Per sort or hash node of one statement (PostgreSQL), for the engine's transactions only.
@@ -99,6 +101,11 @@ class RecalcResult:
     movement_rows: int = 0
     skipped: bool = False
     chunks: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+    # Seconds spent per phase (account rows, movements, snapshots), for benchmarks and logs.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def timed(self, phase: str, started: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
 
 
 class EngineBusy(Exception):
@@ -394,7 +401,8 @@ def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
                     computed_at=now,
                 )
             )
-    out.extend(_feature_snapshots(spans, now=now))
+    active = {(k, d): f["active_users"] for (k, d, seg), f in groups.items() if seg == ""}
+    out.extend(_feature_snapshots(spans, active=active, now=now))
     with transaction.atomic():
         for kind in {p.kind for p in spans}:
             MetricSnapshot.objects.filter(
@@ -404,7 +412,14 @@ def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
     return len(out)
 
 
-def _feature_snapshots(spans: list[PeriodSpan], *, now: dt.datetime) -> list[MetricSnapshot]:
+def _feature_snapshots(
+    spans: list[PeriodSpan], *, active: dict[tuple[str, dt.date], Decimal], now: dt.datetime
+) -> list[MetricSnapshot]:
+    """Adoption of each feature (portfolio): its users ÷ active users, since release.
+
+    A feature released before the period shares the period's active users, already
+    counted; only periods cut short by a release need their own distinct count.
+    """
     features = list(Feature.objects.values_list("id", "key", "release_date"))
     params: dict[str, Any] = {}
     i = 0
@@ -420,6 +435,7 @@ def _feature_snapshots(spans: list[PeriodSpan], *, now: dt.datetime) -> list[Met
                     f"w{i}_feature": fid,
                     f"w{i}_ws": ws,
                     f"w{i}_pe": p.end,
+                    f"w{i}_shifted": int(ws != p.start),
                 }
             )
             i += 1
@@ -431,19 +447,27 @@ def _feature_snapshots(spans: list[PeriodSpan], *, now: dt.datetime) -> list[Met
     with connection.cursor() as cursor:
         cursor.execute(feature_adoption_sql(_dialect(), i), params)
         rows = cursor.fetchall()
-    return [
-        MetricSnapshot(
-            date=_as_date(pdate),
-            period=kind,
-            metric="feature_adoption",
-            segment=f"feature:{keys[fid]}"[:64],
-            value=_ratio(_dec(users), _dec(active)),
-            numerator=_dec(users),
-            denominator=_dec(active),
-            computed_at=now,
+    out = []
+    for kind, pdate, fid, users, since_release in rows:
+        day = _as_date(pdate)
+        den = (
+            _dec(since_release)
+            if since_release is not None
+            else active.get((kind, day), Decimal(0))
         )
-        for kind, pdate, fid, users, active in rows
-    ]
+        out.append(
+            MetricSnapshot(
+                date=day,
+                period=kind,
+                metric="feature_adoption",
+                segment=f"feature:{keys[fid]}"[:64],
+                value=_ratio(_dec(users), _dec(den)),
+                numerator=_dec(users),
+                denominator=_dec(den),
+                computed_at=now,
+            )
+        )
+    return out
 
 
 def metrics_recalculate(
@@ -475,8 +499,12 @@ def metrics_recalculate(
             if not _lock(wait=wait):
                 result.skipped = True
                 return result
+            started = time.perf_counter()
             result.account_rows += account_daily_metrics_rebuild(start=first, end=last)
+            result.timed("accounts", started)
+            started = time.perf_counter()
             result.movement_rows += mrr_movements_rebuild(start_month=first, end_month=last)
+            result.timed("movements", started)
         result.days += (last - first).days + 1
         result.chunks.append((first, last))
         if progress:
@@ -486,7 +514,9 @@ def metrics_recalculate(
             if not _lock(wait=wait):
                 result.skipped = True
                 return result
+            started = time.perf_counter()
             result.snapshot_rows += snapshots_rebuild(spans=batch)
+            result.timed("snapshots", started)
         if progress:
             progress(n, steps)
     return result

@@ -509,23 +509,24 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
 
 
 def feature_adoption_sql(d: Dialect, windows: int) -> str:
-    """Per feature window: distinct users of the feature ÷ distinct active users (portfolio).
+    """Per feature window: distinct users of the feature, and distinct active users where
+    the window was cut short by the release (shifted); the engine has the others already.
 
     `windows(pkind, pdate, feature_id, ws, pe)`: ws is the later of the period start and
     the feature's release date, so new features are measured since release.
     """
     rows = ", ".join(
         f"(%(w{i}_kind)s, {d.date(f'w{i}_pdate')}, %(w{i}_feature)s,"
-        f" {d.date(f'w{i}_ws')}, {d.date(f'w{i}_pe')})"
+        f" {d.date(f'w{i}_ws')}, {d.date(f'w{i}_pe')}, %(w{i}_shifted)s)"
         for i in range(windows)
     )
     return f"""
-    WITH RECURSIVE windows(pkind, pdate, feature_id, ws, pe) AS (VALUES {rows}),
+    WITH RECURSIVE windows(pkind, pdate, feature_id, ws, pe, shifted) AS (VALUES {rows}),
     days(d) AS (
         SELECT {d.date("cal_start")} UNION ALL
         SELECT {d.add("d", 1)} FROM days WHERE d < {d.date("cal_end")}
     ),
-    spans AS (SELECT DISTINCT ws, pe FROM windows),
+    spans AS (SELECT DISTINCT ws, pe FROM windows WHERE shifted = 1),
     span_days AS (
         SELECT s.ws, s.pe, days.d FROM spans s JOIN days ON days.d >= s.ws AND days.d <= s.pe
     ),
@@ -544,7 +545,8 @@ def feature_adoption_sql(d: Dialect, windows: int) -> str:
           ON e.feature_id = w.feature_id AND e.date = w.d
         GROUP BY w.pkind, w.pdate, w.feature_id
     )
-    SELECT w.pkind, w.pdate, w.feature_id, COALESCE(u.n, 0), COALESCE(a.n, 0)
+    SELECT w.pkind, w.pdate, w.feature_id, COALESCE(u.n, 0),
+        CASE WHEN w.shifted = 1 THEN COALESCE(a.n, 0) END
     FROM windows w
     LEFT JOIN users u ON u.pkind = w.pkind AND u.pdate = w.pdate AND u.feature_id = w.feature_id
     LEFT JOIN active a ON a.ws = w.ws AND a.pe = w.pe

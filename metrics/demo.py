@@ -21,14 +21,18 @@ PostgreSQL, executemany elsewhere); account-level rows (AccountDailyUsage,
 AccountFeatureDailyUsage) are then computed from them with INSERT ... SELECT ... GROUP BY, so
 sums and distinct users agree exactly. Raw Event rows exist only for the last two days of
 the first RAW_EVENT_ACCOUNTS accounts: one row for every event counted in their rollups on
-those days (the rest of the history behaves as if raw events had been rolled up and purged).
+those days (the rest of the history behaves as if raw events had been rolled up and purged,
+so `metrics_rollups_rebuild` over demo data would recount only what those rows hold). Every
+event of a user's day counts as activity (ACTIVE_EVENTS unset); core_events are the events
+of core features.
 
 Size: the user-level rows cost about 40 µs each on PostgreSQL, most of it the foreign-key
 checks at commit, so the history is sized to ROW_BUDGET rows. A book that fits gets
 FULL_DAYS days with every end user (about ROWS_PER_ACCOUNT rows an account: up to ~480
 accounts, which covers `make run`'s 200); a bigger one gets SHORT_DAYS days (still enough
 for "last 30 days against 60–90 days ago") and a share of the end users (at least two per
-account), so 2,000 accounts write about a million rows and 20,000 accounts a few million.
+account), so 2,000 accounts write about 0.9 million user-level rows and 20,000 accounts about
+1.6 million (there the two-user floor, not the budget, sets the size).
 `demo_signals_create(days=..., user_factor=...)` overrides both.
 """
 

@@ -205,6 +205,15 @@ class DemoSignalsResult:
     subscription_changes: dict[str, int] = field(default_factory=dict)
 
 
+def demo_scale(accounts: int) -> tuple[int, float]:
+    """Days of usage history and share of end users for a book of this many accounts."""
+    full_rows = max(1, accounts) * ROWS_PER_ACCOUNT
+    if full_rows <= ROW_BUDGET:
+        return FULL_DAYS, 1.0
+    short_rows = full_rows * SHORT_DAYS / FULL_DAYS
+    return SHORT_DAYS, max(0.02, min(1.0, ROW_BUDGET / short_rows))
+
+
 def demo_seeded_receiver(
     sender: Any, *, account_ids: list[int], seed: int, today: dt.date, **kwargs: Any
 ) -> None:
@@ -224,12 +233,9 @@ def demo_signals_create(
     ids = sorted(account_ids)
     if not ids:
         return result
-    full_rows = len(ids) * ROWS_PER_ACCOUNT
-    if days is None:
-        days = FULL_DAYS if full_rows <= ROW_BUDGET else SHORT_DAYS
-    if user_factor is None:
-        short_rows = full_rows * days / FULL_DAYS
-        user_factor = max(0.02, min(1.0, ROW_BUDGET / short_rows))
+    auto_days, auto_factor = demo_scale(len(ids))
+    days = days or auto_days
+    user_factor = user_factor or auto_factor
     features = features_ensure(today=today)
     survey_schedule_ensure()
     # End users of demo accounts deleted since an earlier seed: their ids would be reused.

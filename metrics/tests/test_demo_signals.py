@@ -13,9 +13,21 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from accounts.choices import AccountStatus, SubscriptionStatus
+from accounts.demo import demo_seeded
 from accounts.models import Account, Subscription
 from metrics.choices import SurveyKind, TicketPriority
-from metrics.demo import CHURNING, DECLINING, HEALTHY, PATTERN_FIELD, REACTIVATED
+from metrics.demo import (
+    CHURNING,
+    DECLINING,
+    FULL_DAYS,
+    HEALTHY,
+    PATTERN_FIELD,
+    REACTIVATED,
+    SHORT_DAYS,
+    demo_scale,
+    demo_seeded_receiver,
+    demo_signals_create,
+)
 from metrics.models import (
     AccountDailyUsage,
     AccountFeatureDailyUsage,
@@ -351,3 +363,25 @@ def test_if_empty_adds_no_signals_the_second_time():
     assert all(first)
     seed("--accounts", "20", "--if-empty")
     assert counts() == first
+
+
+def test_big_books_get_a_shorter_history_and_fewer_users_but_at_least_two_each():
+    assert demo_scale(200) == (FULL_DAYS, 1.0)
+    days, factor = demo_scale(20_000)
+    assert days == SHORT_DAYS >= 90 and 0 < factor < 0.1
+    demo_seeded.disconnect(dispatch_uid="metrics.demo_signals")
+    try:
+        seed("--accounts", "25")
+    finally:
+        demo_seeded.connect(demo_seeded_receiver, dispatch_uid="metrics.demo_signals")
+    assert not EndUser.objects.exists()
+    ids = list(Account.objects.values_list("pk", flat=True))
+    result = demo_signals_create(
+        account_ids=ids, seed=42, today=timezone.localdate(), days=days, user_factor=factor
+    )
+    assert result.user_days == EndUserDailyActivity.objects.count() > 0
+    dates = AccountDailyUsage.objects.values_list("date", flat=True)
+    assert (timezone.localdate() - min(dates)).days == SHORT_DAYS - 1
+    per_account = Counter(EndUser.objects.values_list("account_id", flat=True))
+    assert set(per_account) == set(ids) and min(per_account.values()) == 2
+    assert max(per_account.values()) < 20

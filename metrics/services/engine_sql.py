@@ -23,6 +23,11 @@ class Dialect:
         """Evaluate a CTE once (PostgreSQL would otherwise inline it into every join)."""
         return "MATERIALIZED " if self.pg else ""
 
+    def month_start(self, expr: str) -> str:
+        if self.pg:
+            return f"CAST(date_trunc('month', {expr}) AS date)"
+        return f"date({expr}, 'start of month')"
+
     def date(self, name: str) -> str:
         """A named date parameter."""
         return f"CAST(%({name})s AS date)" if self.pg else f"%({name})s"
@@ -409,15 +414,26 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
             " UNION ALL"
             " SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
             " SUM(e.core_events) AS core FROM cal p"
-            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind <> 'day'"
-            " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id) x"
+            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind = 'week'"
+            " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id"
+            # Months, quarters and years are made of whole months: add up per-user months.
+            " UNION ALL"
+            " SELECT p.pkind, p.pdate, u.account_id, u.end_user_id, SUM(u.days) AS days,"
+            " SUM(u.core) AS core FROM periods p JOIN user_months u"
+            " ON u.m >= p.ps AND u.m <= p.pe WHERE p.pkind IN ('month', 'quarter', 'year')"
+            " GROUP BY p.pkind, p.pdate, u.account_id, u.end_user_id) x"
             " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
         ),
         fact(
             {"core_users": "1"},
-            "FROM (SELECT DISTINCT p.pkind, p.pdate, e.account_id, e.end_user_id FROM cal p"
+            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id FROM cal p"
             " JOIN metrics_enduserfeaturedaily e ON e.date = p.d"
-            " JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core) x"
+            " JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core"
+            " WHERE p.pkind IN ('day', 'week')"
+            " UNION"
+            " SELECT p.pkind, p.pdate, c.account_id, c.end_user_id FROM periods p"
+            " JOIN core_months c ON c.m >= p.ps AND c.m <= p.pe"
+            " WHERE p.pkind IN ('month', 'quarter', 'year')) x"
             " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
         ),
         fact(
@@ -495,6 +511,19 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
     {calendar_cte(d)},
     {subscriptions_cte(d)},
     {account_movements_cte(d)},
+    user_months AS (
+        SELECT account_id, end_user_id, {d.month_start("date")} AS m, COUNT(*) AS days,
+            SUM(core_events) AS core
+        FROM metrics_enduserdailyactivity
+        WHERE date >= {d.date("cal_start")} AND date <= {d.date("cal_end")}
+        GROUP BY account_id, end_user_id, {d.month_start("date")}
+    ),
+    core_months AS (
+        SELECT DISTINCT e.account_id, e.end_user_id, {d.month_start("e.date")} AS m
+        FROM metrics_enduserfeaturedaily e
+        JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core
+        WHERE e.date >= {d.date("cal_start")} AND e.date <= {d.date("cal_end")}
+    ),
     first_core AS (
         SELECT end_user_id, MIN(date) AS first_core FROM metrics_enduserdailyactivity
         WHERE core_events > 0 AND date <= {d.date("cal_end")} GROUP BY end_user_id

@@ -331,6 +331,9 @@ def test_stickiness_is_dau_over_mau_and_the_week_dau_is_the_daily_mean(usage):
     assert value("stickiness", day, period="day") == Decimal("66.6667")  # 2 ÷ 3
     # ISO week 3–9 March: u1 seven days, u2 one day → 8 user-days ÷ 7.
     assert value("dau", D(2025, 3, 9), period="week") == Decimal("1.1429")
+    # March: u1 ten days, u2 two days → 12 ÷ 31; the quarter adds u3's day in February → 13 ÷ 90.
+    assert value("dau", MAR) == Decimal("0.3871")
+    assert value("dau", MAR, period="quarter") == Decimal("0.1444")
     assert value("arpu", day, period="day") == Decimal("100")  # 300 ÷ 3 monthly users
 
 
@@ -345,6 +348,9 @@ def test_feature_adoption_since_release_and_for_core_features(usage):
     assert (per_feature.value, per_feature.numerator, per_feature.denominator) == (100, 1, 1)
     # Over the whole week u1 and u2 were active; one of them used a core feature.
     assert value("feature_adoption", week, period="week") == Decimal("50")
+    # The same over March; the first quarter (built from whole months) adds u3 (February).
+    assert value("feature_adoption", MAR) == Decimal("50")
+    assert value("feature_adoption", MAR, period="quarter") == Decimal("33.3333")
     assert AccountDailyMetrics.objects.get(
         account=usage, date=D(2025, 3, 6)
     ).core_adoption_30d == Decimal("100")

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -47,7 +48,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -82,6 +84,8 @@ from metrics.models import (
     SurveySchedule,
     Ticket,
 )
+
+logger = logging.getLogger(__name__)
 
 PATTERN_FIELD = "demo_usage_pattern"
 HEALTHY, DECLINING, CHURNING, NEW, REACTIVATED = (
@@ -218,6 +222,20 @@ def demo_seeded_receiver(
     sender: Any, *, account_ids: list[int], seed: int, today: dt.date, **kwargs: Any
 ) -> None:
     demo_signals_create(account_ids=account_ids, seed=seed, today=today)
+    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.DEMO_METRICS_BACKFILL_DAYS:
+        # The worker fills the dashboards in the background once `make run` is up; inline it
+        # would hold up the start (the engine is slow on SQLite).
+        from metrics.tasks.engine import metrics_backfill
+
+        days = settings.DEMO_METRICS_BACKFILL_DAYS
+        transaction.on_commit(lambda: _enqueue_quietly(metrics_backfill, days=days))
+
+
+def _enqueue_quietly(task: Any, **kwargs: Any) -> None:
+    try:
+        task.delay(**kwargs)
+    except Exception:  # no broker: the nightly job and `metrics_backfill` still work
+        logger.warning("could not enqueue %s; run manage.py metrics_backfill", task.name)
 
 
 def demo_signals_create(

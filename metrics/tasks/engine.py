@@ -28,3 +28,11 @@ def metrics_recalculate_today() -> None:
     result = metrics_recalculate(start=today, end=today, wait=False)
     if result.skipped:
         logger.info("metrics for %s skipped: another recalculation is running", today)
+
+
+@shared_task(ignore_result=True)
+def metrics_backfill(days: int) -> None:
+    """The last `days` days, e.g. after demo data was loaded; waits for other runs."""
+    today = timezone.now().date()
+    result = metrics_recalculate(start=today - dt.timedelta(days=days - 1), end=today)
+    logger.info("metrics backfilled for %s days: %s account rows", days, result.account_rows)

@@ -385,3 +385,30 @@ def test_big_books_get_a_shorter_history_and_fewer_users_but_at_least_two_each()
     per_account = Counter(EndUser.objects.values_list("account_id", flat=True))
     assert set(per_account) == set(ids) and min(per_account.values()) == 2
     assert max(per_account.values()) < 20
+
+
+@pytest.mark.django_db
+def test_demo_data_asks_the_worker_to_backfill_metrics_once_committed(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from metrics.tasks import engine
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.DEMO_METRICS_BACKFILL_DAYS = 12
+    queued: list[dict] = []
+    monkeypatch.setattr(engine.metrics_backfill, "delay", lambda **kw: queued.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        seed("--accounts", "3", "--seed", "5")
+    assert queued == [{"days": 12}]
+
+
+@pytest.mark.django_db
+def test_the_backfill_task_recalculates_the_requested_days():
+    from metrics.models import AccountDailyMetrics
+    from metrics.tasks.engine import metrics_backfill
+
+    seed("--accounts", "3", "--seed", "5")
+    metrics_backfill(days=3)
+    days = set(AccountDailyMetrics.objects.values_list("date", flat=True))
+    today = timezone.now().date()
+    assert days == {today - dt.timedelta(days=n) for n in range(3)}

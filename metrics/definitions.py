@@ -168,7 +168,11 @@ METRICS: dict[str, MetricDefinition] = {
             ),
         ),
         MetricDefinition(
-            "csat", _("CSAT"), _("% of responses scoring 4 or 5 on a 1–5 scale."), Unit.PERCENT
+            "csat",
+            _("CSAT"),
+            # xgettext:no-python-format
+            _("% of responses scoring 4 or 5 on a 1–5 scale."),
+            Unit.PERCENT,
         ),
         MetricDefinition(
             "ces",

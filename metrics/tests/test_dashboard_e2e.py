@@ -84,6 +84,7 @@ def test_viewer_sees_trend_charts_and_the_mrr_bridge_drawn(live_server, page, vi
 
     _log_in(page, live_server)
     page.click("nav >> text=Metrics")
+    page.click("nav >> text=Portfolio dashboard")
     sync_api.expect(page.get_by_role("heading", name="Portfolio metrics")).to_be_visible()
     page.wait_for_load_state("load")
 

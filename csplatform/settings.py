@@ -287,8 +287,12 @@ TRACKING_MAX_CALL_BYTES = env.int("TRACKING_MAX_CALL_BYTES", default=32 * 1024)
 TRACKING_MAX_BATCH_BYTES = env.int("TRACKING_MAX_BATCH_BYTES", default=500 * 1024)
 # "Active" end user: any event, or only these core event names (comma-separated).
 ACTIVE_EVENTS = env.list("ACTIVE_EVENTS", default=[])
-# Days of metrics the worker computes in the background after seed_demo (0: none).
-DEMO_METRICS_BACKFILL_DAYS = env.int("DEMO_METRICS_BACKFILL_DAYS", default=35)
+# Days of metrics the worker computes in the background after seed_demo (0: none). Off on
+# SQLite: a recalculation there holds the only write lock for minutes and stalls the site.
+DEMO_METRICS_BACKFILL_DAYS = env.int(
+    "DEMO_METRICS_BACKFILL_DAYS",
+    default=35 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0,
+)
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
 # No contact is surveyed by hand twice within this many days (schedules have their own).
 SURVEY_QUIET_PERIOD_DAYS = env.int("SURVEY_QUIET_PERIOD_DAYS", default=60)

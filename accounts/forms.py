@@ -249,6 +249,9 @@ class ActivityForm(forms.Form):
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["contacts"].queryset = Contact.objects.filter(account=account)  # type: ignore[attr-defined]
+        if not self.is_bound:
+            # Shown on the 360 page, whose contacts are already prefetched: no extra query.
+            self.fields["contacts"].choices = [(c.pk, str(c)) for c in account.contacts.all()]  # type: ignore[attr-defined]
         self.helper = _helper(
             _("Log activity"),
             layout=Layout(

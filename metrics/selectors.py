@@ -616,7 +616,7 @@ def account_daily_metrics(
 
 
 def account_usage(*, account: Account, today: date | None = None) -> AccountUsage:
-    """Usage, survey answers and tickets of one account in four queries."""
+    """Usage, survey answers and tickets of one account in three queries."""
     today = today or today_utc()
     days = list(
         account_daily_metrics(
@@ -641,20 +641,19 @@ def account_usage(*, account: Account, today: date | None = None) -> AccountUsag
         grouped[response.kind].append(response)
     # NPS first, then CSAT, then CES, as the panel shows them.
     responses = {kind: grouped[kind] for kind in SurveyKind.values if kind in grouped}
-    is_open = Q(status__in=OPEN_TICKET_STATUSES)
-    counts = Ticket.objects.filter(account=account).aggregate(
-        open=Count("pk", filter=is_open),
-        last_30d=Count("pk", filter=Q(opened_at__gte=timezone.now() - timedelta(days=30))),
-        open_p1=Count("pk", filter=is_open & Q(priority=TicketPriority.P1)),
+    # One account's open and recent tickets are few: one query, counted here.
+    since = timezone.now() - timedelta(days=30)
+    tickets = list(
+        Ticket.objects.filter(
+            Q(status__in=OPEN_TICKET_STATUSES) | Q(opened_at__gte=since), account=account
+        ).order_by("priority", "-opened_at", "-pk")
     )
-    open_tickets = list(
-        Ticket.objects.filter(is_open, account=account).order_by("priority", "-opened_at")[:5]
-    )
+    open_tickets = [t for t in tickets if t.status in OPEN_TICKET_STATUSES]
     return AccountUsage(
         days=days,
         responses=responses,
-        tickets_open=counts["open"],
-        tickets_30d=counts["last_30d"],
-        tickets_open_p1=counts["open_p1"],
-        open_tickets=open_tickets,
+        tickets_open=len(open_tickets),
+        tickets_30d=sum(1 for t in tickets if t.opened_at >= since),
+        tickets_open_p1=sum(1 for t in open_tickets if t.priority == TicketPriority.P1),
+        open_tickets=open_tickets[:5],
     )

@@ -146,7 +146,7 @@ def test_panel_runs_four_queries_whatever_the_history(db, django_assert_num_quer
         SurveyResponse(account=account, kind=SurveyKind.NPS, score=i % 11) for i in range(100)
     )
     Ticket.objects.bulk_create(Ticket(account=account, subject=f"T{i}") for i in range(100))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         usage = selectors.account_usage(account=account)
     assert len(usage.days) == selectors.PANEL_DAYS
     assert usage.tickets_open == 100

@@ -35,7 +35,9 @@ def user_set_role(*, user: User, role: Role | str) -> User:
     role_groups = Group.objects.filter(name__in=Role.values)
     user.groups.remove(*role_groups)
     user.groups.add(Group.objects.get(name=role.value))
-    user.__dict__.pop("role", None)
+    # The role is read from permissions: forget what this object had cached of both.
+    for cached in ("role", "_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cached, None)
     return user
 
 

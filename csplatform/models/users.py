@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy as _
 
 from csplatform.choices import NotificationCategory, Role
 
+# The permission that only each role (and the ones above it) holds; see csplatform.roles.
+ROLE_MARKERS = (
+    (Role.ADMIN, "csplatform.change_user"),
+    (Role.CS_LEAD, "accounts.change_any_account"),
+    (Role.CSM, "accounts.change_account"),
+    (Role.VIEWER, "accounts.view_account"),
+)
+
 
 class User(AbstractUser):
     """A person who logs in: CSM, CS Lead, Admin or Viewer (the role is a group)."""
@@ -28,12 +36,18 @@ class User(AbstractUser):
 
     @cached_property
     def role(self) -> Role | None:
-        """The highest role the user holds (Admin > CS Lead > CSM > Viewer)."""
+        """The highest role the user holds (Admin > CS Lead > CSM > Viewer).
+
+        Read from the permissions the role groups grant (csplatform.roles), which every page
+        loads anyway for its navigation, rather than from a query of its own for group names.
+        """
         if self.is_superuser:
             return Role.ADMIN
-        names = {g.name for g in self.groups.all()}
-        for role in (Role.ADMIN, Role.CS_LEAD, Role.CSM, Role.VIEWER):
-            if role.value in names:
+        if not self.is_active:
+            return None
+        perms = self.get_all_permissions()
+        for role, marker in ROLE_MARKERS:
+            if marker in perms:
                 return role
         return None
 

@@ -342,36 +342,36 @@ def _normalise_header(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def import_plan(
+def rows_parse(
     *,
-    kind: str,
+    plan: ImportPlan,
     content: str,
-    actor: User | None,
-    default_owner: User | None = None,
+    form_class: type[Any],
+    check_header: Callable[[ImportPlan, int], bool],
     progress: Callable[[int], None] | None = None,
-) -> ImportPlan:
-    """Check every row of a CSV and work out what importing it would do. Writes nothing.
+) -> list[tuple[RowResult, dict[str, Any], set[str]]] | None:
+    """Read a CSV file into `plan.rows`, validating each row with `form_class`.
 
-    `actor` None means an operator at the command line (no ownership limits).
+    Returns the valid rows with their cleaned data and the columns they filled, or None when
+    the file itself is unusable (not CSV, empty, bad header, too many rows): `plan` then
+    holds the reason. Shared by every importer; what rows mean is theirs to decide.
     """
-    kind = ImportKind(kind)
-    plan = ImportPlan(kind=kind)
     try:
         records = list(_records(content))
     except csv.Error as exc:
         plan.file_errors.append((None, _("The file is not valid CSV: %(error)s") % {"error": exc}))
-        return plan
+        return None
     if not records:
         plan.file_errors.append((None, _("The file is empty.")))
-        return plan
+        return None
     header_line, header = records[0]
     plan.headers = [_normalise_header(h) for h in header]
-    if not _check_header(plan, header_line):
-        return plan
+    if not check_header(plan, header_line):
+        return None
     data = records[1:]
     if not data:
         plan.file_errors.append((None, _("The file has a header but no rows.")))
-        return plan
+        return None
     limit = settings.CSV_IMPORT_MAX_ROWS
     if len(data) > limit:
         plan.file_errors.append(
@@ -381,9 +381,8 @@ def import_plan(
                 % {"count": len(data), "limit": limit},
             )
         )
-        return plan
+        return None
 
-    form_class = ROW_FORMS[kind]
     parsed: list[tuple[RowResult, dict[str, Any], set[str]]] = []
     width = len(plan.headers)
     for line, cells in data:
@@ -403,9 +402,35 @@ def import_plan(
             else:
                 for name, messages in form.errors.items():
                     for message in messages:
-                        row.fail(message if name == "__all__" else f"{name}: {message}")
+                        row.fail(str(message) if name == "__all__" else f"{name}: {message}")
         if progress:
             progress(1)
+    return parsed
+
+
+def import_plan(
+    *,
+    kind: str,
+    content: str,
+    actor: User | None,
+    default_owner: User | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
+    """Check every row of a CSV and work out what importing it would do. Writes nothing.
+
+    `actor` None means an operator at the command line (no ownership limits).
+    """
+    kind = ImportKind(kind)
+    plan = ImportPlan(kind=kind)
+    parsed = rows_parse(
+        plan=plan,
+        content=content,
+        form_class=ROW_FORMS[kind],
+        check_header=_check_header,
+        progress=progress,
+    )
+    if parsed is None:
+        return plan
 
     resolve = {
         ImportKind.ACCOUNTS: _plan_accounts,

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -41,10 +40,9 @@ from accounts.importers import (
     RowResult,
     _chunks,
     _is_restricted,
-    _normalise_header,
-    _records,
     _resolve_accounts,
     import_decode,
+    rows_parse,
 )
 from accounts.models import Contact
 from csplatform.models import User
@@ -234,56 +232,15 @@ def feedback_plan(
     """
     kind = FeedbackImport.Kind(kind).value
     plan = ImportPlan(kind=kind)
-    try:
-        records = list(_records(content))
-    except csv.Error as exc:
-        plan.file_errors.append((None, _("The file is not valid CSV: %(error)s") % {"error": exc}))
+    parsed = rows_parse(
+        plan=plan,
+        content=content,
+        form_class=ROW_FORMS[kind],
+        check_header=_check_header,
+        progress=progress,
+    )
+    if parsed is None:
         return plan
-    if not records:
-        plan.file_errors.append((None, _("The file is empty.")))
-        return plan
-    header_line, header = records[0]
-    plan.headers = [_normalise_header(h) for h in header]
-    if not _check_header(plan, header_line):
-        return plan
-    data = records[1:]
-    if not data:
-        plan.file_errors.append((None, _("The file has a header but no rows.")))
-        return plan
-    limit = settings.CSV_IMPORT_MAX_ROWS
-    if len(data) > limit:
-        plan.file_errors.append(
-            (
-                None,
-                _("The file has %(count)d rows; at most %(limit)d can be imported at once.")
-                % {"count": len(data), "limit": limit},
-            )
-        )
-        return plan
-
-    form_class = ROW_FORMS[kind]
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]] = []
-    width = len(plan.headers)
-    for line, cells in data:
-        row = RowResult(line=line)
-        plan.rows.append(row)
-        if len(cells) != width:
-            row.fail(
-                _("Expected %(expected)d cells, found %(found)d.")
-                % {"expected": width, "found": len(cells)}
-            )
-        else:
-            values = {h: c.strip() for h, c in zip(plan.headers, cells, strict=True)}
-            row.values = {k: v for k, v in values.items() if v}
-            form = form_class(data=values)
-            if form.is_valid():
-                parsed.append((row, form.cleaned_data, set(row.values)))
-            else:
-                for name, messages in form.errors.items():
-                    for message in messages:
-                        row.fail(str(message) if name == "__all__" else f"{name}: {message}")
-        if progress:
-            progress(1)
 
     resolved = _resolve_accounts(plan, parsed, actor)
     if kind == TICKETS:

@@ -64,6 +64,7 @@ from django.utils import timezone
 from accounts.models import Account
 from metrics.choices import Period
 from metrics.models import AccountDailyMetrics, Feature, MetricSnapshot
+from metrics.registry import snapshot_sources
 from metrics.services.engine_sql import (
     FACT_COLUMNS,
     Dialect,
@@ -403,6 +404,10 @@ def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
             )
     active = {(k, d): f["active_users"] for (k, d, seg), f in groups.items() if seg == ""}
     out.extend(_feature_snapshots(spans, active=active, now=now))
+    for source in snapshot_sources():
+        for row in source(spans):
+            row.computed_at = now
+            out.append(row)
     with transaction.atomic():
         for kind in {p.kind for p in spans}:
             MetricSnapshot.objects.filter(

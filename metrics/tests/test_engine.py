@@ -171,3 +171,32 @@ def test_beat_tasks_recalculate_today_and_yesterday():
     metrics_recalculate_yesterday()
     dates = set(AccountDailyMetrics.objects.values_list("date", flat=True))
     assert dates == {today, today - dt.timedelta(days=1)}
+
+
+def test_registered_snapshot_sources_are_stored_with_the_periods_and_replaced_on_rerun():
+    from metrics.registry import register_snapshot_source, unregister_snapshot_source
+
+    calls = []
+
+    def source(spans):
+        calls.append(len(spans))
+        return [
+            MetricSnapshot(
+                date=s.date, period=s.kind, metric="test_source", segment="", value=Decimal(1)
+            )
+            for s in spans
+            if s.kind == "month"
+        ]
+
+    register_snapshot_source(key="test", source=source)
+    try:
+        metrics_recalculate(start=D(2025, 3, 30), end=D(2025, 4, 2), today=D(2025, 6, 1))
+        metrics_recalculate(start=D(2025, 3, 30), end=D(2025, 4, 2), today=D(2025, 6, 1))
+    finally:
+        unregister_snapshot_source(key="test")
+    rows = MetricSnapshot.objects.filter(metric="test_source").order_by("date")
+    assert [r.date for r in rows] == [D(2025, 3, 31), D(2025, 4, 30)]
+    assert len(calls) == 2
+    # Without the source, a rerun of the same periods removes its rows with the rest.
+    metrics_recalculate(start=D(2025, 3, 30), end=D(2025, 4, 2), today=D(2025, 6, 1))
+    assert not MetricSnapshot.objects.filter(metric="test_source").exists()

@@ -8,7 +8,8 @@ JSON body. Answers follow Segment: 200 ``{"success": true}``; errors are JSON wi
 ``code`` and ``message`` (what Segment's client libraries read) and ``errors``.
 
 Order of checks: body size (413, from Content-Length, before anything is read or parsed),
-JSON syntax (400), write key (401), then the messages (400).
+JSON syntax (400), write key (401), then the messages (400). The key of a request that
+has something to store is checked by the statement that stores it (one round trip).
 
 A batch is accepted in part: valid messages are stored, invalid ones are reported by
 index under ``rejected`` with a 200, because every Segment client treats a 4xx as "the
@@ -33,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from metrics.services import ingestion as services
-from metrics.tracking import Invalid, batch_parse, parse_time
+from metrics.tracking import Invalid, Message, batch_parse, parse_time
 
 SINGLE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
@@ -57,6 +58,17 @@ def _too_large(limit: int) -> JsonResponse:
         )
         % {"limit": limit},
         limit=limit,
+    )
+
+
+def _unauthorized() -> JsonResponse:
+    return _error(
+        401,
+        "unauthorized",
+        _(
+            "Missing, unknown or revoked write key: send it as the HTTP Basic username "
+            "with an empty password, or as writeKey in the body."
+        ),
     )
 
 
@@ -112,18 +124,12 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
     if not isinstance(payload, dict):
         return _error(400, "invalid_json", _("The body must be a JSON object."))
 
-    source = services.source_authenticate(write_key=_write_key(request, payload))
-    if source is None:
-        return _error(
-            401,
-            "unauthorized",
-            _(
-                "Missing, unknown or revoked write key: send it as the HTTP Basic username "
-                "with an empty password, or as writeKey in the body."
-            ),
-        )
-
+    write_key = _write_key(request, payload)
+    if not write_key:
+        return _unauthorized()
     received_at = timezone.now()
+    messages: list[Message] = []
+    rejected: list[dict[str, Any]] = []
     try:
         if kind == "batch":
             raw_messages = payload.get("batch")
@@ -138,25 +144,39 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
             sent_at = None
             batch_context = None
             default_type = kind
+        messages, rejected, _ignored = batch_parse(
+            raw_messages,
+            received_at=received_at,
+            max_bytes=settings.TRACKING_MAX_CALL_BYTES,
+            sent_at=sent_at,
+            batch_context=batch_context,
+            default_type=default_type,
+            check_size=len(body) > settings.TRACKING_MAX_CALL_BYTES,
+        )
     except Invalid as exc:
-        return _error(400, "invalid", _("The request is not valid."), errors=exc.errors)
-
-    messages, rejected, _ignored = batch_parse(
-        raw_messages,
-        received_at=received_at,
-        max_bytes=settings.TRACKING_MAX_CALL_BYTES,
-        sent_at=sent_at,
-        batch_context=batch_context,
-        default_type=default_type,
-        check_size=len(body) > settings.TRACKING_MAX_CALL_BYTES,
-    )
-    if rejected and (kind != "batch" or len(rejected) == len(raw_messages)):
-        if kind != "batch":
-            return _error(
+        invalid: JsonResponse | None = _error(
+            400, "invalid", _("The request is not valid."), errors=exc.errors
+        )
+    else:
+        invalid = None
+        if rejected and kind != "batch":
+            invalid = _error(
                 400, "invalid", _("The message is not valid."), errors=rejected[0]["errors"]
             )
-        return _error(400, "invalid", _("No message in the batch is valid."), rejected=rejected)
-    services.events_ingest(messages=messages, source_id=source.pk, received_at=received_at)
+        elif rejected and len(rejected) == len(raw_messages):
+            invalid = _error(
+                400, "invalid", _("No message in the batch is valid."), rejected=rejected
+            )
+    if invalid is not None or not messages:
+        # Nothing to write: the key is checked on its own, so that a caller with a bad key
+        # learns that first, as when there is something to write.
+        if services.source_authenticate(write_key=write_key) is None:
+            return _unauthorized()
+        return invalid or JsonResponse({"success": True})
+    # The insert checks the key itself: one round trip for the whole request.
+    result = services.events_ingest(messages=messages, write_key=write_key, received_at=received_at)
+    if not result.authenticated:
+        return _unauthorized()
     if rejected:
         return JsonResponse({"success": True, "rejected": rejected})
     return JsonResponse({"success": True})

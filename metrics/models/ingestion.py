@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import ImportStatus
@@ -65,40 +66,79 @@ class FeatureEvent(models.Model):
 class EndUser(models.Model):
     """A user of the customer's product, known by the id the product sends (Segment userId)."""
 
-    external_id = models.CharField(_("user id"), max_length=255, unique=True)
+    external_id = models.CharField(_("user id"), max_length=255)
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="end_users"
     )
     # The account's external id as last sent by `group`, kept until that account exists.
-    group_external_id = models.CharField(max_length=100, blank=True, db_index=True)
+    group_external_id = models.CharField(max_length=100, blank=True)
     email = models.EmailField(_("email"), blank=True)
     name = models.CharField(_("name"), max_length=200, blank=True)
     traits = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField(_("first seen"), null=True, blank=True)
+    # Kept to within LAST_SEEN_RESOLUTION (metrics.services.ingestion): moving it by less
+    # is not worth a new row version on every batch a user appears in.
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "-last_seen_at"], name="enduser_account_seen")]
+        constraints = [
+            # A constraint rather than unique=True: no second, LIKE-pattern index to keep.
+            models.UniqueConstraint(fields=["external_id"], name="enduser_external_id_unique"),
+        ]
+        indexes = [
+            # Users waiting for the account their `group` named; the only ones looked up by it.
+            models.Index(
+                fields=["group_external_id"],
+                name="enduser_pending_group",
+                condition=~Q(group_external_id=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.external_id
 
 
+# Ingestion writes these tables on every batch. Their foreign keys carry no database
+# constraint: a constraint costs a lookup and a shared lock on the parent row for every row
+# written, and concurrent batches locking the same account serialize on it. Django still
+# cascades deletes through them, and every reader joins the parent, so a row whose account
+# vanished mid-batch is simply never counted. Indexes are the ones a query uses, no more:
+# hence db_constraint=False, db_index=False on their foreign keys.
+
+
 class Event(models.Model):
     """A raw usage event, kept for the retention window; `message_id` makes delivery idempotent."""
 
-    message_id = models.CharField(max_length=255, unique=True)
+    message_id = models.CharField(max_length=255)
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     type = models.CharField(max_length=10, choices=EventType.choices, default=EventType.TRACK)
-    name = models.CharField(max_length=200, blank=True, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
     )
     end_user = models.ForeignKey(
-        EndUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        EndUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,
     )
     user_id = models.CharField(max_length=255, blank=True)
     anonymous_id = models.CharField(max_length=255, blank=True)
@@ -108,7 +148,11 @@ class Event(models.Model):
     context = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message_id"], name="event_message_id_unique"),
+        ]
         indexes = [
+            # An account's events in time order; also what deleting an account cascades by.
             models.Index(fields=["account", "timestamp"], name="event_account_time"),
             # Events waiting for their user to be linked to an account.
             models.Index(
@@ -125,7 +169,9 @@ class Event(models.Model):
 class AccountDailyUsage(models.Model):
     """Events and distinct active end users of one account on one day (rolled up at ingestion)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     date = models.DateField()
     events = models.PositiveIntegerField(default=0)
     core_events = models.PositiveIntegerField(default=0)
@@ -146,8 +192,12 @@ class AccountDailyUsage(models.Model):
 class AccountFeatureDailyUsage(models.Model):
     """Events and distinct users of one feature in one account on one day."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    feature = models.ForeignKey(
+        Feature, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     date = models.DateField()
     events = models.PositiveIntegerField(default=0)
     users = models.PositiveIntegerField(default=0)
@@ -167,8 +217,12 @@ class AccountFeatureDailyUsage(models.Model):
 class EndUserDailyActivity(models.Model):
     """One end user active on one day: the basis of DAU/WAU/MAU without rescanning events."""
 
-    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    end_user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     date = models.DateField()
     events = models.PositiveIntegerField(default=0)
     core_events = models.PositiveIntegerField(default=0)
@@ -188,9 +242,15 @@ class EndUserDailyActivity(models.Model):
 class EndUserFeatureDaily(models.Model):
     """One end user using one feature on one day: the basis of feature adoption."""
 
-    end_user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    feature = models.ForeignKey(Feature, on_delete=models.CASCADE, related_name="+")
+    end_user = models.ForeignKey(
+        EndUser, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    feature = models.ForeignKey(
+        Feature, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     date = models.DateField()
     events = models.PositiveIntegerField(default=0)
 

@@ -1,7 +1,8 @@
 """Writes of signal ingestion: sources, the set-based event insert, rollups, attach, purge.
 
-The hot path (`events_ingest`) costs one SQL statement per batch, whatever its size: the
-end users of the batch are upserted, the events inserted with
+The hot path (`events_ingest`) costs one SQL statement per batch, whatever its size, and
+outside a caller's transaction it commits on its own: the tracking API's write key is
+checked, the end users of the batch are upserted, the events inserted with
 ``ON CONFLICT (message_id) DO NOTHING`` and the four daily rollups upserted from the rows
 that statement really inserted (data-modifying CTEs), so a retried batch changes nothing.
 A second statement runs only when the batch holds `group` calls, to attach the events the
@@ -56,6 +57,9 @@ WRITE_KEY_PREFIX = "wk_"
 PURGE_BATCH = 10_000
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 DEADLOCK_RETRIES = 3
+# EndUser.last_seen_at moves only when it would move by more than this: otherwise every
+# batch would write a new version of most of its users' rows.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
@@ -223,12 +227,19 @@ account_feature AS (
 )"""
 
 
-def _retrying(fn: Any) -> Any:
-    """Run `fn` in a transaction, again if PostgreSQL picked it as a deadlock victim."""
+def _retrying(fn: Any, *, atomic: bool = True) -> Any:
+    """Run `fn`, again if PostgreSQL picked it as a deadlock victim.
+
+    With atomic=False and no transaction open, `fn`'s statement commits on its own
+    (autocommit), which spares a COMMIT round trip on the hot path; inside a caller's
+    transaction `fn` always runs in a savepoint, so that a retry is possible at all.
+    """
     for attempt in range(DEADLOCK_RETRIES + 1):
         try:
-            with transaction.atomic():
-                return fn()
+            if atomic or connection.in_atomic_block:
+                with transaction.atomic():
+                    return fn()
+            return fn()
         except OperationalError as exc:
             sqlstate = getattr(exc.__cause__, "sqlstate", None)
             if sqlstate not in _RETRYABLE_SQLSTATES or attempt == DEADLOCK_RETRIES:
@@ -245,6 +256,8 @@ class IngestResult:
     received: int
     inserted: int
     attached: int = 0
+    # False when a write key was given and is unknown or revoked: nothing was written.
+    authenticated: bool = True
 
     @property
     def duplicates(self) -> int:
@@ -258,7 +271,7 @@ def _ingest_sql() -> str:
         _INGEST_HEAD
         + _rollup_ctes("inserted")
         + """
-SELECT count(*),
+SELECT (SELECT ok FROM gate), count(*),
        array_agg(DISTINCT user_id) FILTER (WHERE end_user_id IS NULL AND user_id <> '')
 FROM inserted"""
     )
@@ -266,10 +279,32 @@ FROM inserted"""
 
 _INGEST_HEAD = """
 WITH
+gate AS (
+    -- With a write key the statement authenticates its source itself (one round trip per
+    -- batch instead of two) and writes nothing when the key is unknown or revoked.
+    SELECT coalesce(src.id, %(source_id)s::bigint) AS source_id,
+           (%(key_hash)s::text IS NULL OR src.id IS NOT NULL) AS ok
+    FROM (SELECT 1) one
+    LEFT JOIN metrics_source src
+      ON src.write_key_hash = %(key_hash)s::text AND src.revoked_at IS NULL
+),
+touched AS (
+    UPDATE metrics_source s SET last_seen_at = %(now)s
+    FROM gate g
+    WHERE s.id = g.source_id AND %(key_hash)s::text IS NOT NULL
+      AND (s.last_seen_at IS NULL OR s.last_seen_at < %(now)s - interval '1 minute')
+    RETURNING 1
+),
 users_in AS (
-    SELECT * FROM json_to_recordset(%(users)s::json)
-           AS t(external_id text, first_seen timestamptz, last_seen timestamptz, traits jsonb,
-                email text, name text, group_id text)
+    SELECT i.*, cur.id AS cur_id, cur.account_id AS cur_account,
+           (cur.id IS NULL OR i.group_id IS NOT NULL OR i.traits IS NOT NULL
+            OR i.first_seen < cur.first_seen_at
+            OR i.last_seen > cur.last_seen_at + %(last_seen_resolution)s::interval
+            OR (cur.first_seen_at IS NULL AND i.first_seen IS NOT NULL)) AS changes
+    FROM json_to_recordset(%(users)s::json)
+         AS i(external_id text, first_seen timestamptz, last_seen timestamptz, traits jsonb,
+              email text, name text, group_id text)
+    LEFT JOIN metrics_enduser cur ON cur.external_id = i.external_id
 ),
 upserted AS (
     INSERT INTO metrics_enduser AS u (external_id, account_id, group_external_id, email, name,
@@ -278,12 +313,9 @@ upserted AS (
            coalesce(i.name, ''), coalesce(i.traits, '{}'::jsonb), i.first_seen, i.last_seen,
            %(now)s
     FROM users_in i LEFT JOIN accounts_account a ON a.external_id = i.group_id
-    LEFT JOIN metrics_enduser cur ON cur.external_id = i.external_id
     -- Users this batch changes nothing about are not offered to ON CONFLICT at all, which
     -- would lock their rows until commit and make concurrent batches queue on them.
-    WHERE cur.id IS NULL OR i.group_id IS NOT NULL OR i.traits IS NOT NULL
-       OR i.first_seen < cur.first_seen_at OR i.last_seen > cur.last_seen_at
-       OR (cur.first_seen_at IS NULL AND i.first_seen IS NOT NULL)
+    WHERE i.changes AND (SELECT ok FROM gate)
     ORDER BY i.external_id
     ON CONFLICT (external_id) DO UPDATE SET
         account_id = CASE WHEN EXCLUDED.group_external_id <> '' THEN EXCLUDED.account_id
@@ -296,20 +328,21 @@ upserted AS (
                       ELSE u.traits || EXCLUDED.traits END,
         first_seen_at = LEAST(u.first_seen_at, EXCLUDED.first_seen_at),
         last_seen_at = GREATEST(u.last_seen_at, EXCLUDED.last_seen_at)
-    -- Most batches change nothing about most users; skipping those rows spares a new row
-    -- version and its index entries for each of them.
+    -- A row created by a concurrent batch since this statement's snapshot is only rewritten
+    -- when this batch has something to add to it.
     WHERE EXCLUDED.group_external_id <> '' OR EXCLUDED.traits <> '{}'::jsonb
        OR EXCLUDED.email <> '' OR EXCLUDED.name <> ''
-       OR EXCLUDED.first_seen_at < u.first_seen_at OR EXCLUDED.last_seen_at > u.last_seen_at
+       OR EXCLUDED.first_seen_at < u.first_seen_at
+       OR EXCLUDED.last_seen_at > u.last_seen_at + %(last_seen_resolution)s::interval
        OR (u.first_seen_at IS NULL AND EXCLUDED.first_seen_at IS NOT NULL)
     RETURNING u.id, u.external_id, u.account_id
 ),
 end_users AS (
     SELECT id, external_id, account_id FROM upserted
     UNION ALL
-    SELECT u.id, u.external_id, u.account_id FROM metrics_enduser u
-    WHERE u.external_id IN (SELECT external_id FROM users_in)
-      AND NOT EXISTS (SELECT 1 FROM upserted p WHERE p.external_id = u.external_id)
+    SELECT i.cur_id, i.external_id, i.cur_account FROM users_in i
+    WHERE i.cur_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM upserted p WHERE p.external_id = i.external_id)
 ),
 msgs AS (
     SELECT * FROM json_to_recordset(%(messages)s::json)
@@ -320,9 +353,10 @@ inserted AS (
     INSERT INTO metrics_event (message_id, source_id, type, name, account_id, end_user_id,
                                user_id, anonymous_id, "timestamp", received_at, properties,
                                context)
-    SELECT m.message_id, %(source_id)s, m.type, m.name, e.account_id, e.id, m.user_id,
-           m.anonymous_id, m.ts, %(now)s, m.properties, m.context
+    SELECT m.message_id, (SELECT source_id FROM gate), m.type, m.name, e.account_id, e.id,
+           m.user_id, m.anonymous_id, m.ts, %(now)s, m.properties, m.context
     FROM msgs m LEFT JOIN end_users e ON e.external_id = m.user_id
+    WHERE (SELECT ok FROM gate)
     ORDER BY m.message_id
     ON CONFLICT (message_id) DO NOTHING
     RETURNING account_id, end_user_id, user_id, name, type, "timestamp"
@@ -424,12 +458,15 @@ def events_ingest(
     *,
     messages: Sequence[Message],
     source_id: int | None = None,
+    write_key: str | None = None,
     received_at: datetime | None = None,
 ) -> IngestResult:
     """Store a batch of validated messages once each and roll them up (see module doc).
 
     Messages whose messageId is already stored (a retried batch) are skipped and not
-    counted again; so are repeats of a messageId inside the batch.
+    counted again; so are repeats of a messageId inside the batch. With `write_key`, the
+    batch is written only if the key belongs to an active source (checked by the same
+    statement); otherwise the result says `authenticated=False` and nothing changed.
     """
     if not messages:
         return IngestResult(received=0, inserted=0)
@@ -445,25 +482,37 @@ def events_ingest(
         "users": _users_json(users),
         "messages": _messages_json(unique),
         "source_id": source_id,
+        "key_hash": write_key_hash(write_key) if write_key is not None else None,
         "now": now,
+        "last_seen_resolution": LAST_SEEN_RESOLUTION,
         "active_events": list(settings.ACTIVE_EVENTS),
     }
 
-    def run() -> IngestResult:
+    def insert() -> tuple[bool, int, list[str]]:
         with connection.cursor() as cursor:
             cursor.execute(_ingest_sql(), params)
-            inserted, unseen = cursor.fetchone()
-            attached = 0
-            to_attach = sorted(set(grouped) | set(unseen or ()))
-            if to_attach:
-                cursor.execute(
-                    _attach_sql("u.external_id = ANY(%(users)s::text[])"),
-                    {"users": to_attach, "active_events": params["active_events"]},
-                )
-                attached = cursor.fetchone()[0]
-        return IngestResult(received=len(messages), inserted=inserted, attached=attached)
+            ok, inserted, unseen = cursor.fetchone()
+        return bool(ok), int(inserted), list(unseen or ())
 
-    return _retrying(run)
+    ok, inserted, unseen = _retrying(insert, atomic=False)
+    if not ok:
+        return IngestResult(received=len(messages), inserted=0, authenticated=False)
+    to_attach = sorted(set(grouped) | set(unseen))
+    if not to_attach:
+        return IngestResult(received=len(messages), inserted=inserted)
+
+    def attach() -> int:
+        # Its own statement, so it sees users committed by concurrent batches while the
+        # insert waited for a lock; should it fail, the periodic sweep attaches them.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _attach_sql("u.external_id = ANY(%(users)s::text[])"),
+                {"users": to_attach, "active_events": params["active_events"]},
+            )
+            return int(cursor.fetchone()[0])
+
+    attached = _retrying(attach, atomic=False)
+    return IngestResult(received=len(messages), inserted=inserted, attached=attached)
 
 
 def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:

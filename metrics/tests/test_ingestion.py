@@ -261,6 +261,20 @@ def test_first_and_last_seen_follow_the_usage_events_in_any_order(db):
     assert user.last_seen_at == dt.datetime(2026, 3, 3, 8, tzinfo=dt.UTC)
 
 
+def test_last_seen_moves_only_by_more_than_its_resolution(db):
+    ingest([track("t1", "ann", "E", DAY1, 10)])
+    first = EndUser.objects.get(external_id="ann").last_seen_at
+    # Four minutes later: not worth rewriting the row.
+    ingest([{**track("t2", "ann", "E", DAY1, 10), "timestamp": "2026-03-02T10:04:00Z"}])
+    assert EndUser.objects.get(external_id="ann").last_seen_at == first
+    # Six minutes after the stored value: it moves.
+    ingest([{**track("t3", "ann", "E", DAY1, 10), "timestamp": "2026-03-02T10:06:00Z"}])
+    assert EndUser.objects.get(external_id="ann").last_seen_at == dt.datetime(
+        2026, 3, 2, 10, 6, tzinfo=dt.UTC
+    )
+    assert dt.timedelta(minutes=5) == services.LAST_SEEN_RESOLUTION
+
+
 # Retention and rebuild -----------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import AccountFactory
-from metrics.models import EndUser, Event
+from metrics.models import AccountDailyUsage, EndUser, EndUserDailyActivity, Event
 from metrics.services import ingestion as services
 from metrics.tests.ingestion_helpers import basic, make_source, post
 
@@ -164,6 +164,36 @@ def test_revoked_write_key_is_401(client):
     assert post(client, "/v1/track", {"userId": "u1", "event": "E"}, key).status_code == 401
 
 
+def test_a_batch_under_a_revoked_key_writes_nothing_at_all(client):
+    AccountFactory(external_id="CRM-1")
+    source, key = make_source()
+    services.source_revoke(source=source)
+    batch = [
+        {"type": "group", "userId": "u1", "groupId": "CRM-1", "messageId": "g-1"},
+        {"type": "identify", "userId": "u1", "traits": {"email": "u1@example.com"}},
+        {"type": "track", "userId": "u1", "event": "E", "messageId": "t-1"},
+    ]
+    assert post(client, "/v1/batch", {"batch": batch}, key).status_code == 401
+    assert not Event.objects.exists()
+    assert not EndUser.objects.exists()
+    assert not EndUserDailyActivity.objects.exists()
+    assert not AccountDailyUsage.objects.exists()
+
+
+def test_a_bad_key_is_401_even_when_every_message_is_invalid(client):
+    body = {"batch": [{"type": "track", "userId": "u1"}]}
+    assert post(client, "/v1/batch", body, "wk_nope").status_code == 401
+    assert post(client, "/v1/track", {"userId": "u1"}, "wk_nope").status_code == 401
+
+
+def test_storing_a_batch_marks_when_its_source_was_last_seen(client):
+    source, key = make_source()
+    assert source.last_seen_at is None
+    post(client, "/v1/track", {"userId": "u1", "event": "E"}, key)
+    source.refresh_from_db()
+    assert source.last_seen_at is not None
+
+
 def test_invalid_json_is_400(client, key):
     response = post(client, "/v1/track", "{not json", key)
     assert response.status_code == 400
@@ -250,12 +280,13 @@ def test_a_batch_costs_a_fixed_number_of_queries_and_none_for_sessions(
         {"type": "track", "userId": f"u{i % 7}", "event": f"E{i % 5}", "messageId": f"q-{i}"}
         for i in range(100)
     ]
-    # Source lookup and the one ingest statement (the test's own transaction turns the
-    # service's transaction into a savepoint, whose two statements do not exist in use).
-    with django_assert_max_num_queries(4) as ctx:
+    # One statement checks the write key and stores the batch (the test's own transaction
+    # wraps it in a savepoint, whose two statements do not exist in use).
+    with django_assert_max_num_queries(3) as ctx:
         assert post(client, "/v1/batch", {"batch": batch}, key).status_code == 200
     real = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(real) == 2
+    assert len(real) == 1
+    assert "metrics_source" in real[0]
     assert not any("django_session" in sql or "csplatform_user" in sql for sql in real)
     assert Event.objects.filter(type="track").count() == 100
 

@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -119,14 +120,42 @@ def build_rollups(url: str, first: dt.date) -> None:
     )
 
 
-def backend_peak_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+class BackendMemory(threading.Thread):
+    """Samples the PostgreSQL backends serving `dbname` (read from /proc, so only when the
+    server runs on this machine): the peak of their summed private memory (RssAnon; the
+    shared buffers are PostgreSQL's fixed cache, shared by all) and the largest VmHWM."""
+
+    def __init__(self, dbname: str) -> None:
+        super().__init__(daemon=True)
+        self.marker = f" {dbname} ".encode()
+        self.peak_private_mb = 0.0
+        self.peak_single_mb = 0.0
+        self.seen = 0
+        self.stop = threading.Event()
+
+    def sample(self) -> None:
+        total = 0.0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if self.marker not in (entry / "cmdline").read_bytes().replace(b"\0", b" "):
+                    continue
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            anon = int(fields.get("RssAnon", "0 kB").split()[0]) / 1024
+            hwm = int(fields.get("VmHWM", "0 kB").split()[0]) / 1024
+            total += anon
+            self.seen += 1
+            self.peak_single_mb = max(self.peak_single_mb, hwm)
+        self.peak_private_mb = max(self.peak_private_mb, total)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(0.05)
 
 
 def main() -> int:
@@ -147,36 +176,49 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.conf import settings
 
     from metrics.services.engine import metrics_recalculate
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
+    monitor = BackendMemory(settings.DATABASES["default"]["NAME"])
+    monitor.start()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
     result = metrics_recalculate(start=first, end=end)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    db_peak = backend_peak_mb(pid)
+    monitor.stop.set()
+    monitor.join()
     print(
         f"recalculated {result.days} days for {args.accounts:,} accounts:"
         f" {result.account_rows:,} account rows, {result.snapshot_rows:,} snapshots,"
-        f" {result.movement_rows:,} movements"
+        f" {result.movement_rows:,} movements; {result.slices} slices on"
+        f" {result.workers} connections"
     )
-    print("  phases      " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
+    print(
+        "  phases      "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+        + " (summed over connections)"
+    )
+    total_mb = peak + monitor.peak_private_mb
     ok_time = seconds < TARGET_SECONDS
-    ok_mem = peak < TARGET_MB
+    ok_mem = total_mb < TARGET_MB
     print(
         f"  wall time   {seconds:6.1f} s  (target < {TARGET_SECONDS:.0f} s) {'ok' if ok_time else 'SLOW'}"
     )
-    print(
-        f"  peak RSS    {peak:6.0f} MB (this process, {rss_before:.0f} MB before;"
-        f" target < {TARGET_MB:.0f} MB) {'ok' if ok_mem else 'HIGH'}"
-    )
-    if db_peak is not None:
-        print(f"  PostgreSQL backend peak RSS {db_peak:.0f} MB (VmHWM)")
+    print(f"  peak RSS    {peak:6.0f} MB this process ({rss_before:.0f} MB before the run)")
+    if monitor.seen:
+        print(
+            f"  PostgreSQL  {monitor.peak_private_mb:6.0f} MB peak private memory of the run's"
+            f" backends together (largest single backend VmHWM {monitor.peak_single_mb:.0f} MB,"
+            " which includes shared buffers)"
+        )
+        print(
+            f"  together    {total_mb:6.0f} MB (target < {TARGET_MB:.0f} MB) "
+            f"{'ok' if ok_mem else 'HIGH'}"
+        )
+    else:
+        print("  PostgreSQL  backend memory not measured (the server is not on this machine)")
     # A missed target is a figure to read, not a failure: make bench goes on to the end.
     return 0
 

@@ -293,6 +293,11 @@ DEMO_METRICS_BACKFILL_DAYS = env.int(
     "DEMO_METRICS_BACKFILL_DAYS",
     default=35 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 0,
 )
+# Database connections a metric recalculation works on at once (slices of accounts side by
+# side; PostgreSQL only). One per CPU core of the database server is about right.
+METRICS_ENGINE_WORKERS = env.int("METRICS_ENGINE_WORKERS", default=2)
+if METRICS_ENGINE_WORKERS < 1:
+    raise ImproperlyConfigured("METRICS_ENGINE_WORKERS must be 1 or more.")
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
 # No contact is surveyed by hand twice within this many days (schedules have their own).
 SURVEY_QUIET_PERIOD_DAYS = env.int("SURVEY_QUIET_PERIOD_DAYS", default=60)

@@ -11,7 +11,8 @@ from metrics.choices import MovementKind, Period
 class MrrMovement(models.Model):
     """One account's MRR movement in one month (new, expansion, contraction, churn, reactivation)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # The unique constraint below leads with the account: no second index for it.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField(help_text="First day of the month.")
     kind = models.CharField(max_length=12, choices=MovementKind.choices)
     amount = models.DecimalField(max_digits=16, decimal_places=4)
@@ -33,7 +34,12 @@ class MrrMovement(models.Model):
 class AccountDailyMetrics(models.Model):
     """One wide row per account per day: its figures as the engine computed them that day."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    # Derived rows, rewritten by the hundred thousand per recalculation: no database
+    # constraint (a per-row check at commit) and no index of its own (the unique constraint
+    # below leads with the account). Django cascades deletes; readers join the account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     date = models.DateField()
     mrr = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     dau = models.PositiveIntegerField(default=0)

@@ -46,6 +46,16 @@ Segments: "" (portfolio), "tier:<v>", "touch_model:<v>", "business_model:<v>" fr
 accounts' current fields (a tier change re-labels the account's history on recalculation).
 The current period of each kind is stored "to date" under its last day and refreshed by
 every recalculation that touches it.
+
+How it runs: the accounts are cut into slices of consecutive ids. Each slice writes its
+own daily rows and movements and returns its partial sums per period and segment; every
+stored figure is a row of one account or a sum over accounts (end users belong to one
+account, so even distinct users add up), so the coordinator adds the slices' sums and
+writes the snapshots. On PostgreSQL, METRICS_ENGINE_WORKERS slices run side by side on
+their own connections; one slice's working set stays small enough to be sorted and hashed
+in memory. A run holds a session-level advisory lock for its whole length, so runs never
+interleave; inside a caller's open transaction (tests, an import) it runs in that
+transaction, one slice after the other, since other connections could not see its rows.
 """
 
 from __future__ import annotations
@@ -53,17 +63,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
 from metrics.choices import Period
-from metrics.models import AccountDailyMetrics, Feature, MetricSnapshot
+from metrics.models import AccountDailyMetrics, Feature, MetricSnapshot, MrrMovement
 from metrics.registry import snapshot_sources
 from metrics.services.engine_sql import (
     FACT_COLUMNS,
@@ -77,19 +90,25 @@ from metrics.services.engine_sql import (
 # One key for every recalculation: two runs over overlapping ranges serialize instead of
 # interleaving their deletes and inserts.
 LOCK_KEY = zlib.crc32(b"metrics.engine.recalculate")
-# Days per transaction: bounds the working set of one statement in long backfills; each
-# chunk also reads the 29 days before it (MAU), so short chunks repeat that work.
+# Days per daily-rows statement: bounds the working set of one statement in long backfills;
+# each chunk also reads the 29 days before it (MAU), so short chunks repeat that work.
 CHUNK_DAYS = 92
-# Periods per snapshot statement: keeps the parameter list of one statement small.
-SNAPSHOT_BATCH = 200
+# Accounts per slice: the unit of work of one connection. Every sort and hash of a
+# statement grows with it, and so does the memory of each connection: at 1,250 accounts ×
+# 92 days a backend peaks near 100 MB.
+SLICE_ACCOUNTS = 1250
+# Periods per facts statement; longer backfills are cut by calendar year.
+SNAPSHOT_BATCH = 500
 # Per sort or hash node of one statement (PostgreSQL), for the engine's transactions only.
-WORK_MEM = "64MB"
+WORK_MEM = "32MB"
 SEGMENT_FIELDS = ("tier", "touch_model", "business_model")
 DAYS_PER_MONTH = Decimal("30.4375")
 HUNDRED = Decimal(100)
 FOUR = Decimal("0.0001")
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -101,16 +120,18 @@ class RecalcResult:
     snapshot_rows: int = 0
     movement_rows: int = 0
     skipped: bool = False
+    slices: int = 0
+    workers: int = 1
     chunks: list[tuple[dt.date, dt.date]] = field(default_factory=list)
-    # Seconds spent per phase (account rows, movements, snapshots), for benchmarks and logs.
+    # Seconds per phase, summed over the slices (so over workers when they run side by
+    # side), and the wall time of writing the snapshots; for benchmarks and logs.
     seconds: dict[str, float] = field(default_factory=dict)
 
     def timed(self, phase: str, started: float) -> None:
-        self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
+        self.add_time(phase, time.perf_counter() - started)
 
-
-class EngineBusy(Exception):
-    """Another recalculation holds the engine lock."""
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + seconds
 
 
 @dataclass(frozen=True)
@@ -119,6 +140,18 @@ class PeriodSpan:
     date: dt.date  # last day of the period: the snapshot's date
     start: dt.date
     end: dt.date  # last day computed (≤ date; earlier for the current period, "to date")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Accounts with ids lo…hi (inclusive)."""
+
+    lo: int
+    hi: int
+
+    @property
+    def params(self) -> dict[str, int]:
+        return {"lo": self.lo, "hi": self.hi}
 
 
 def _dialect() -> Dialect:
@@ -164,30 +197,98 @@ def chunk_ranges(start: dt.date, end: dt.date) -> Iterator[tuple[dt.date, dt.dat
         day = last + dt.timedelta(days=1)
 
 
-def _lock(*, wait: bool) -> bool:
-    """Take the engine's transaction-level advisory lock (PostgreSQL); SQLite has one writer."""
+def account_slices(size: int | None = None) -> list[Slice]:
+    """Consecutive id ranges of about `size` (SLICE_ACCOUNTS) accounts each, covering all."""
+    size = size or SLICE_ACCOUNTS
+    ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
+    return [Slice(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _span_batches(spans: list[PeriodSpan]) -> list[list[PeriodSpan]]:
+    """The periods in batches of one calendar year each when there are many of them."""
+    if len(spans) <= SNAPSHOT_BATCH:
+        return [spans] if spans else []
+    years: dict[int, list[PeriodSpan]] = {}
+    for span in spans:
+        years.setdefault(span.date.year, []).append(span)
+    return [years[y] for y in sorted(years)]
+
+
+def _tune() -> None:
+    """Settings for the engine's own transactions (PostgreSQL)."""
     if connection.vendor != "postgresql":
-        return True
+        return
     with connection.cursor() as cursor:
         # JIT compiling these wide statements costs seconds and saves nothing; the sorts and
-        # hashes over a month of account-days fit in memory instead of spilling to disk.
+        # hashes of one slice fit in memory instead of spilling to disk.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+
+
+@contextmanager
+def _engine_lock(*, wait: bool) -> Iterator[bool]:
+    """Hold the engine's session-level advisory lock (PostgreSQL) for a whole run.
+
+    Session-level, not per transaction: the run is many transactions on several
+    connections. Should the process die, the server drops the lock with the connection.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
         if wait:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            return True
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
-        row = cursor.fetchone()
-        return bool(row and row[0])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+            got = True
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            row = cursor.fetchone()
+            got = bool(row and row[0])
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def _in_own_connection(fn: Callable[[T], R], item: T) -> R:
+    try:
+        return fn(item)
+    finally:
+        # Each worker thread has its own connection; it must not outlive the job.
+        connection.close()
+
+
+def _run_slices(fn: Callable[[T], R], items: Sequence[T], *, workers: int) -> Iterator[R]:
+    """fn(item) for every item, side by side on `workers` connections where that is safe."""
+    if workers <= 1 or len(items) <= 1 or _must_stay_on_this_connection():
+        for item in items:
+            yield fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrics-engine") as pool:
+        futures = [pool.submit(_in_own_connection, fn, item) for item in items]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _must_stay_on_this_connection() -> bool:
+    # Other connections cannot see the rows of an open transaction, and SQLite has a
+    # single writer anyway.
+    return connection.vendor != "postgresql" or connection.in_atomic_block
 
 
 def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def account_daily_metrics_rebuild(*, start: dt.date, end: dt.date) -> int:
-    """Write AccountDailyMetrics of every account for every day of [start, end] (one statement)."""
-    params = {
+def _account_daily_rebuild(sl: Slice, *, start: dt.date, end: dt.date) -> int:
+    """Replace the slice's AccountDailyMetrics for [start, end] (one statement)."""
+    params: dict[str, Any] = {
+        **sl.params,
         "start": start,
         "end": end,
         "start_dt": _utc(start),
@@ -197,14 +298,16 @@ def account_daily_metrics_rebuild(*, start: dt.date, end: dt.date) -> int:
         "now": timezone.now(),
     }
     # Replacing the range costs a third of updating it row by row (ON CONFLICT), and the
-    # caller's transaction and lock keep readers from ever seeing it half written.
-    AccountDailyMetrics.objects.filter(date__gte=start, date__lte=end).delete()
+    # transaction keeps readers from ever seeing it half written.
+    AccountDailyMetrics.objects.filter(
+        account_id__gte=sl.lo, account_id__lte=sl.hi, date__gte=start, date__lte=end
+    ).delete()
     with connection.cursor() as cursor:
         cursor.execute(account_daily_sql(_dialect()), params)
         if cursor.rowcount >= 0:
             return cursor.rowcount
     # SQLite reports no row count for an INSERT that starts with WITH: one row per account-day.
-    return Account.objects.count() * ((end - start).days + 1)
+    return Account.objects.filter(pk__gte=sl.lo, pk__lte=sl.hi).count() * ((end - start).days + 1)
 
 
 def _month_spans(start_month: dt.date, end_month: dt.date) -> list[PeriodSpan]:
@@ -233,22 +336,37 @@ def _period_params(spans: list[PeriodSpan]) -> dict[str, Any]:
     return params
 
 
+def _movements_rebuild(sl: Slice, *, months: list[PeriodSpan]) -> int:
+    """Replace the slice's MrrMovement rows of the given months."""
+    MrrMovement.objects.filter(
+        account_id__gte=sl.lo,
+        account_id__lte=sl.hi,
+        month__gte=months[0].start,
+        month__lte=months[-1].start,
+    ).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            movements_insert_sql(_dialect(), len(months)), {**_period_params(months), **sl.params}
+        )
+        return max(cursor.rowcount, 0)
+
+
 def mrr_movements_rebuild(*, start_month: dt.date, end_month: dt.date) -> int:
     """Replace the MrrMovement rows of the months from start_month to end_month (inclusive).
 
     The month's opening MRR is the MRR on the last day of the previous month, its closing
     MRR the MRR on its last day; accounts whose MRR did not move get no row.
     """
-    from metrics.models import MrrMovement
-
-    spans = _month_spans(start_month, end_month)
-    if not spans:
+    months = _month_spans(start_month, end_month)
+    if not months:
         return 0
-    with transaction.atomic():
-        MrrMovement.objects.filter(month__gte=spans[0].start, month__lte=spans[-1].start).delete()
-        with connection.cursor() as cursor:
-            cursor.execute(movements_insert_sql(_dialect(), len(spans)), _period_params(spans))
-            return max(cursor.rowcount, 0)
+
+    def run(sl: Slice) -> int:
+        with transaction.atomic():
+            _tune()
+            return _movements_rebuild(sl, months=months)
+
+    return sum(_run_slices(run, account_slices(), workers=settings.METRICS_ENGINE_WORKERS))
 
 
 def _ratio(num: Decimal, den: Decimal, scale: Decimal = HUNDRED) -> Decimal | None:
@@ -366,30 +484,85 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
-    """Replace the MetricSnapshot rows of the given periods (all segments and features)."""
-    if not spans:
-        return 0
+# Partial sums of one slice: facts per (kind, period start, tier, touch, business), and
+# feature adoption counts per (kind, period start, feature id).
+FactKey = tuple[str, dt.date, str, str, str]
+FeatureKey = tuple[str, dt.date, int]
+
+
+@dataclass
+class SliceFacts:
+    facts: dict[FactKey, list[Decimal]] = field(default_factory=dict)
+    feature_users: dict[FeatureKey, int] = field(default_factory=dict)
+    feature_active: dict[FeatureKey, int] = field(default_factory=dict)
+
+    def merge(self, other: SliceFacts) -> None:
+        for key, values in other.facts.items():
+            acc = self.facts.get(key)
+            if acc is None:
+                self.facts[key] = list(values)
+            else:
+                for i, v in enumerate(values):
+                    acc[i] += v
+        for mine, theirs in (
+            (self.feature_users, other.feature_users),
+            (self.feature_active, other.feature_active),
+        ):
+            for fkey, n in theirs.items():
+                mine[fkey] = mine.get(fkey, 0) + n
+
+
+def _slice_facts(sl: Slice, *, batch: list[PeriodSpan]) -> SliceFacts:
+    """The slice's additive facts for the periods of `batch` (two statements)."""
     d = _dialect()
-    groups: dict[tuple[str, dt.date, str], dict[str, Decimal]] = {}
+    wanted = {(p.kind, p.start) for p in batch}
+    out = SliceFacts()
+    params = {**_period_params(batch), **sl.params}
     with connection.cursor() as cursor:
-        cursor.execute(period_facts_sql(d, len(spans)), _period_params(spans))
-        rows = cursor.fetchall()
-    for kind, pdate, tier, touch, business, *values in rows:
+        cursor.execute(period_facts_sql(d, len(batch)), params)
+        for kind, _pdate, ps, tier, touch, business, *values in cursor.fetchall():
+            start = _as_date(ps)
+            if (kind, start) not in wanted:
+                continue
+            key = (kind, start, tier, touch, business)
+            decimals = [_dec(v) for v in values]
+            acc = out.facts.get(key)
+            if acc is None:
+                out.facts[key] = decimals
+            else:
+                for i, v in enumerate(decimals):
+                    acc[i] += v
+        cursor.execute(feature_adoption_sql(d, len(batch)), params)
+        for what, kind, ps, fid, n in cursor.fetchall():
+            fkey = (kind, _as_date(ps), int(fid))
+            target = out.feature_users if what == "users" else out.feature_active
+            target[fkey] = target.get(fkey, 0) + int(n)
+    return out
+
+
+def _snapshot_rows(
+    spans: list[PeriodSpan], facts: SliceFacts, *, now: dt.datetime
+) -> list[MetricSnapshot]:
+    """MetricSnapshot rows of the periods from the summed facts of every slice."""
+    by_start = {(p.kind, p.start): p for p in spans}
+    by_date = {(p.kind, p.date): p for p in spans}
+    groups: dict[tuple[str, dt.date, str], dict[str, Decimal]] = {}
+    for (kind, start, tier, touch, business), values in facts.facts.items():
+        found = by_start.get((kind, start))
+        if found is None:  # a period of another batch
+            continue
         keys = ("", f"tier:{tier}", f"touch_model:{touch}", f"business_model:{business}")
         for segment in keys:
             acc = groups.setdefault(
-                (kind, _as_date(pdate), segment), dict.fromkeys(FACT_COLUMNS, Decimal(0))
+                (kind, found.date, segment), dict.fromkeys(FACT_COLUMNS, Decimal(0))
             )
             for name, value in zip(FACT_COLUMNS, values, strict=True):
-                acc[name] += _dec(value)
-    by_key = {(p.kind, p.date): p for p in spans}
-    now = timezone.now()
+                acc[name] += value
     out: list[MetricSnapshot] = []
-    for (kind, pdate, segment), facts in groups.items():
-        span = by_key[(kind, pdate)]
+    for (kind, pdate, segment), f in groups.items():
+        span = by_date[(kind, pdate)]
         days = (span.end - span.start).days + 1
-        for metric, (value, num, den) in snapshot_values(facts, days=days).items():
+        for metric, (value, num, den) in snapshot_values(f, days=days).items():
             out.append(
                 MetricSnapshot(
                     date=pdate,
@@ -403,11 +576,50 @@ def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
                 )
             )
     active = {(k, d): f["active_users"] for (k, d, seg), f in groups.items() if seg == ""}
-    out.extend(_feature_snapshots(spans, active=active, now=now))
-    for source in snapshot_sources():
-        for row in source(spans):
-            row.computed_at = now
-            out.append(row)
+    out.extend(_feature_snapshots(spans, facts, active=active, now=now))
+    return out
+
+
+def _feature_snapshots(
+    spans: list[PeriodSpan],
+    facts: SliceFacts,
+    *,
+    active: dict[tuple[str, dt.date], Decimal],
+    now: dt.datetime,
+) -> list[MetricSnapshot]:
+    """Adoption of each feature (portfolio): its users ÷ active users, since release.
+
+    A feature released before the period shares the period's active users, already
+    counted; only periods cut short by a release have their own count of active users.
+    """
+    out = []
+    for fid, key, released in Feature.objects.values_list("id", "key", "release_date"):
+        for p in spans:
+            if released and released > p.end:
+                continue
+            users = Decimal(facts.feature_users.get((p.kind, p.start, fid), 0))
+            if released and released > p.start:
+                den = Decimal(facts.feature_active.get((p.kind, p.start, fid), 0))
+            else:
+                den = active.get((p.kind, p.date), Decimal(0))
+            out.append(
+                MetricSnapshot(
+                    date=p.date,
+                    period=p.kind,
+                    metric="feature_adoption",
+                    segment=f"feature:{key}"[:64],
+                    value=_ratio(users, den),
+                    numerator=users,
+                    denominator=den,
+                    computed_at=now,
+                )
+            )
+    return out
+
+
+def _snapshots_replace(spans: list[PeriodSpan], rows: Iterable[MetricSnapshot]) -> int:
+    """Replace every snapshot of the periods (all metrics, segments and features)."""
+    out = list(rows)
     with transaction.atomic():
         for kind in {p.kind for p in spans}:
             MetricSnapshot.objects.filter(
@@ -417,62 +629,47 @@ def snapshots_rebuild(*, spans: list[PeriodSpan]) -> int:
     return len(out)
 
 
-def _feature_snapshots(
-    spans: list[PeriodSpan], *, active: dict[tuple[str, dt.date], Decimal], now: dt.datetime
-) -> list[MetricSnapshot]:
-    """Adoption of each feature (portfolio): its users ÷ active users, since release.
+@dataclass
+class _SliceResult:
+    account_rows: int = 0
+    movement_rows: int = 0
+    facts: SliceFacts = field(default_factory=SliceFacts)
+    seconds: dict[str, float] = field(default_factory=dict)
 
-    A feature released before the period shares the period's active users, already
-    counted; only periods cut short by a release need their own distinct count.
-    """
-    features = list(Feature.objects.values_list("id", "key", "release_date"))
-    params: dict[str, Any] = {}
-    i = 0
-    for p in spans:
-        for fid, _key, released in features:
-            if released and released > p.end:
-                continue
-            ws = max(p.start, released) if released else p.start
-            params.update(
-                {
-                    f"w{i}_kind": p.kind,
-                    f"w{i}_pdate": p.date,
-                    f"w{i}_feature": fid,
-                    f"w{i}_ws": ws,
-                    f"w{i}_pe": p.end,
-                    f"w{i}_shifted": int(ws != p.start),
-                }
-            )
-            i += 1
-    if not i:
-        return []
-    params["cal_start"] = min(p.start for p in spans)
-    params["cal_end"] = max(p.end for p in spans)
-    keys = {fid: key for fid, key, _ in features}
-    with connection.cursor() as cursor:
-        cursor.execute(feature_adoption_sql(_dialect(), i), params)
-        rows = cursor.fetchall()
-    out = []
-    for kind, pdate, fid, users, since_release in rows:
-        day = _as_date(pdate)
-        den = (
-            _dec(since_release)
-            if since_release is not None
-            else active.get((kind, day), Decimal(0))
-        )
-        out.append(
-            MetricSnapshot(
-                date=day,
-                period=kind,
-                metric="feature_adoption",
-                segment=f"feature:{keys[fid]}"[:64],
-                value=_ratio(_dec(users), _dec(den)),
-                numerator=_dec(users),
-                denominator=_dec(den),
-                computed_at=now,
-            )
-        )
-    return out
+
+def _slice_run(
+    sl: Slice,
+    *,
+    chunks: list[tuple[dt.date, dt.date]],
+    months: list[PeriodSpan],
+    batches: list[list[PeriodSpan]],
+) -> _SliceResult:
+    """Everything one slice of accounts contributes to a recalculation."""
+    result = _SliceResult()
+
+    def timed(phase: str, started: float) -> None:
+        result.seconds[phase] = result.seconds.get(phase, 0.0) + time.perf_counter() - started
+
+    for first, last in chunks:
+        with transaction.atomic():
+            _tune()
+            started = time.perf_counter()
+            result.account_rows += _account_daily_rebuild(sl, start=first, end=last)
+            timed("accounts", started)
+    with transaction.atomic():
+        _tune()
+        started = time.perf_counter()
+        result.movement_rows += _movements_rebuild(sl, months=months)
+        timed("movements", started)
+    # Facts come after the slice's daily rows, which they read (WAU and MAU on the last
+    # day of each period).
+    for batch in batches:
+        with transaction.atomic():
+            _tune()
+            started = time.perf_counter()
+            result.facts.merge(_slice_facts(sl, batch=batch))
+            timed("facts", started)
+    return result
 
 
 def metrics_recalculate(
@@ -482,46 +679,58 @@ def metrics_recalculate(
     progress: Progress | None = None,
     wait: bool = True,
     today: dt.date | None = None,
+    workers: int | None = None,
 ) -> RecalcResult:
     """Recalculate every stored figure for the days start…end (inclusive).
 
-    Idempotent: each chunk replaces its own rows. Runs serialize on an advisory lock; with
-    wait=False a run that finds the lock taken skips and says so (`skipped`), which is what
-    the frequent "today" task wants while a nightly run or a backfill is busy.
+    Idempotent: each slice replaces its own rows and the snapshots of the periods are
+    replaced as a whole. Runs serialize on an advisory lock; with wait=False a run that
+    finds the lock taken skips and says so (`skipped`), which is what the frequent "today"
+    task wants while a nightly run or a backfill is busy.
     """
     if end < start:
         raise ValueError("end before start")
     today = today or timezone.now().date()
+    workers = workers or settings.METRICS_ENGINE_WORKERS
     result = RecalcResult(start=start, end=end)
     chunks = list(chunk_ranges(start, end))
     spans = periods_touching(start=start, end=end, today=today)
-    # Snapshots come after every daily row they read (WAU and MAU on the period's last
-    # day) and each period is computed once, however many chunks it spans.
-    batches = [spans[i : i + SNAPSHOT_BATCH] for i in range(0, len(spans), SNAPSHOT_BATCH)]
-    steps = len(chunks) + len(batches)
-    for n, (first, last) in enumerate(chunks, start=1):
-        with transaction.atomic():
-            if not _lock(wait=wait):
-                result.skipped = True
-                return result
-            started = time.perf_counter()
-            result.account_rows += account_daily_metrics_rebuild(start=first, end=last)
-            result.timed("accounts", started)
-            started = time.perf_counter()
-            result.movement_rows += mrr_movements_rebuild(start_month=first, end_month=last)
-            result.timed("movements", started)
-        result.days += (last - first).days + 1
-        result.chunks.append((first, last))
+    months = _month_spans(start, end)
+    batches = _span_batches(spans)
+    with _engine_lock(wait=wait) as got:
+        if not got:
+            result.skipped = True
+            return result
+        slices = account_slices()
+        result.slices = len(slices)
+        result.workers = 1 if _must_stay_on_this_connection() else min(workers, len(slices))
+        total = len(slices) + 1
+        facts = SliceFacts()
+
+        def run(sl: Slice) -> _SliceResult:
+            return _slice_run(sl, chunks=chunks, months=months, batches=batches)
+
+        for n, part in enumerate(_run_slices(run, slices, workers=workers), start=1):
+            result.account_rows += part.account_rows
+            result.movement_rows += part.movement_rows
+            facts.merge(part.facts)
+            for phase, seconds in part.seconds.items():
+                result.add_time(phase, seconds)
+            if progress:
+                progress(n, total)
+        started = time.perf_counter()
+        now = timezone.now()
+        rows: list[MetricSnapshot] = []
+        for batch in batches:
+            rows.extend(_snapshot_rows(batch, facts, now=now))
+            for source in snapshot_sources():
+                for row in source(batch):
+                    row.computed_at = now
+                    rows.append(row)
+        result.snapshot_rows = _snapshots_replace(spans, rows)
+        result.timed("snapshots", started)
         if progress:
-            progress(n, steps)
-    for n, batch in enumerate(batches, start=len(chunks) + 1):
-        with transaction.atomic():
-            if not _lock(wait=wait):
-                result.skipped = True
-                return result
-            started = time.perf_counter()
-            result.snapshot_rows += snapshots_rebuild(spans=batch)
-            result.timed("snapshots", started)
-        if progress:
-            progress(n, steps)
+            progress(total, total)
+    result.days = (end - start).days + 1
+    result.chunks = chunks
     return result

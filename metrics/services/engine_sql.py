@@ -3,11 +3,20 @@
 The statements differ between the two databases only in date arithmetic and a few scalar
 functions; `Dialect` supplies those fragments so that one statement is tested on PostgreSQL
 and still runs on the SQLite database of `make run`.
+
+Every statement works on one *slice* of accounts, the ids from %(lo)s to %(hi)s: every
+figure the engine stores is either a row of one account or a sum over accounts (end users
+belong to one account, so even distinct-user counts add up across slices). The engine
+runs slices one after the other, or side by side on separate connections.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from metrics.choices import Period
+
+SCOPE = "BETWEEN %(lo)s AND %(hi)s"
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,36 @@ class Dialect:
         if self.pg:
             return f"CAST(date_trunc('month', {expr}) AS date)"
         return f"date({expr}, 'start of month')"
+
+    def period_start(self, kind: str, expr: str) -> str:
+        """First day of the day/ISO week/month/quarter/year that contains the date `expr`."""
+        if kind == Period.DAY:
+            return expr
+        if self.pg:
+            return f"CAST(date_trunc('{kind}', {expr}) AS date)"
+        if kind == Period.WEEK:
+            # 'weekday 0' moves to the Sunday ending the ISO week (or stays on a Sunday).
+            return f"date({expr}, 'weekday 0', '-6 days')"
+        if kind == Period.MONTH:
+            return f"date({expr}, 'start of month')"
+        if kind == Period.QUARTER:
+            return (
+                f"date({expr}, 'start of month', "
+                f"'-' || ((CAST(strftime('%%m', {expr}) AS INTEGER) - 1) %% 3) || ' months')"
+            )
+        return f"date({expr}, 'start of year')"
+
+    def period_end(self, kind: str, start_expr: str) -> str:
+        """Last day of the week/month/quarter/year that starts on the date `start_expr`."""
+        length = {
+            Period.WEEK: ("7 days", "+7 days"),
+            Period.MONTH: ("1 month", "+1 month"),
+            Period.QUARTER: ("3 months", "+3 months"),
+            Period.YEAR: ("1 year", "+1 year"),
+        }[Period(kind)]
+        if self.pg:
+            return f"CAST({start_expr} + interval '{length[0]}' - interval '1 day' AS date)"
+        return f"date({start_expr}, '{length[1]}', '-1 day')"
 
     def date(self, name: str) -> str:
         """A named date parameter."""
@@ -59,7 +98,7 @@ class Dialect:
 
 
 def subscriptions_cte(d: Dialect) -> str:
-    """Paid subscription lines with the last day on which each one counts towards MRR.
+    """Paid subscription lines of the slice, with the last day each counts towards MRR.
 
     A line counts from its start date to its end date, both included (a cancellation sets
     the end date to the effective date). When a successor line of the same account and
@@ -68,20 +107,20 @@ def subscriptions_cte(d: Dialect) -> str:
     """
     return f"""
     subs AS {d.materialized}(
-        SELECT s.account_id, s.mrr, s.start_date,
+        SELECT s.account_id, a.tier, a.touch_model, a.business_model, s.mrr, s.start_date,
             CASE WHEN s.end_date IS NOT NULL AND EXISTS (
                 SELECT 1 FROM accounts_subscription n
                 WHERE n.account_id = s.account_id AND n.product = s.product
                   AND n.status <> 'trial' AND n.id <> s.id AND n.start_date = s.end_date
                   AND n.start_date > s.start_date
             ) THEN {d.add("s.end_date", -1)} ELSE s.end_date END AS last_day
-        FROM accounts_subscription s
-        WHERE s.status <> 'trial'
+        FROM accounts_subscription s JOIN accounts_account a ON a.id = s.account_id
+        WHERE s.status <> 'trial' AND s.account_id {SCOPE}
     )"""
 
 
 def account_daily_sql(d: Dialect) -> str:
-    """One INSERT … SELECT … ON CONFLICT that writes AccountDailyMetrics for every account
+    """One INSERT … SELECT that writes AccountDailyMetrics for every account of the slice
     and every day of [start, end].
 
     Windowed figures (MRR, WAU, MAU, events and tickets over 30 days, NPS/CSAT over 365
@@ -89,12 +128,14 @@ def account_daily_sql(d: Dialect) -> str:
     run becomes +v on its first day and −v the day after its last, and a running sum over
     the account's days gives the figure. Per user, a span ends the day before that user's
     next active day, so a user is counted once however often they were active (distinct
-    users without a COUNT(DISTINCT) per day).
+    users without a COUNT(DISTINCT) per day). Counts stay integers all the way (a running
+    sum of numerics costs several times as much).
     """
     start, end = d.date("start"), d.date("end")
 
     cols = [
         "mrr",
+        "dau",
         "wau",
         "mau",
         "events",
@@ -132,7 +173,12 @@ def account_daily_sql(d: Dialect) -> str:
         delta("start_date", {"mrr": "mrr"}, "FROM subs"),
         delta(d.add("last_day", 1), {"mrr": "-mrr"}, "FROM subs WHERE last_day IS NOT NULL"),
         # Per user, a span ends on the day before that user's next active day.
-        delta("date", {"wau": "1", "mau": "1"}, "FROM act"),
+        # dau is read per day, not summed: only the range's own days count.
+        delta(
+            "date",
+            {"dau": f"CASE WHEN date >= {start} THEN 1 ELSE 0 END", "wau": "1", "mau": "1"},
+            "FROM act",
+        ),
         delta(next_or(7), {"wau": "-1"}, "FROM act"),
         delta(next_or(30), {"mau": "-1"}, "FROM act"),
         delta("date", {"core": "1"}, "FROM feat"),
@@ -146,8 +192,13 @@ def account_daily_sql(d: Dialect) -> str:
         delta("resp_d", survey, "FROM resp"),
         delta(d.add("resp_d", 365), {k: f"-{v}" for k, v in survey.items()}, "FROM resp"),
     ]
-    sums = ", ".join(f"SUM({c}) AS {c}" for c in cols)
-    running = ", ".join(f"SUM(COALESCE(x.{c}, 0)) OVER w AS {c}" for c in cols)
+    sums = ", ".join(
+        "SUM(mrr) AS mrr" if c == "mrr" else f"CAST(SUM({c}) AS INTEGER) AS {c}" for c in cols
+    )
+    running = ", ".join(
+        f"COALESCE(x.{c}, 0) AS {c}" if c == "dau" else f"SUM(COALESCE(x.{c}, 0)) OVER w AS {c}"
+        for c in cols
+    )
     return f"""
     WITH RECURSIVE days(d) AS (
         SELECT {start} UNION ALL SELECT {d.add("d", 1)} FROM days WHERE d < {end}
@@ -157,7 +208,7 @@ def account_daily_sql(d: Dialect) -> str:
         SELECT account_id, date,
             LEAD(date) OVER (PARTITION BY end_user_id, account_id ORDER BY date) AS next_date
         FROM metrics_enduserdailyactivity
-        WHERE date >= {d.add(start, -29)} AND date <= {end}
+        WHERE account_id {SCOPE} AND date >= {d.add(start, -29)} AND date <= {end}
     ),
     feat AS (
         SELECT u.account_id, u.date,
@@ -165,26 +216,29 @@ def account_daily_sql(d: Dialect) -> str:
                 AS next_date
         FROM metrics_accountfeaturedailyusage u
         JOIN metrics_feature f ON f.id = u.feature_id
-        WHERE f.is_core AND u.events > 0
+        WHERE f.is_core AND u.events > 0 AND u.account_id {SCOPE}
           AND u.date >= {d.add(start, -29)} AND u.date <= {end}
     ),
     tick AS (
         SELECT account_id, {d.day_of("opened_at")} AS opened_d,
             {d.day_of("resolved_at")} AS resolved_d
         FROM metrics_ticket
-        WHERE opened_at < %(end_next_dt)s
+        WHERE account_id {SCOPE} AND opened_at < %(end_next_dt)s
           AND (resolved_at IS NULL OR resolved_at >= %(start_dt)s
                OR opened_at >= %(start_30_dt)s)
     ),
     resp AS (
         SELECT account_id, kind, score, {d.day_of("responded_at")} AS resp_d
         FROM metrics_surveyresponse
-        WHERE kind IN ('nps', 'csat')
+        WHERE account_id {SCOPE} AND kind IN ('nps', 'csat')
           AND responded_at >= %(start_365_dt)s AND responded_at < %(end_next_dt)s
     ),
     usage_30 AS (
         SELECT account_id, date, events FROM metrics_accountdailyusage
-        WHERE date >= {d.add(start, -29)} AND date <= {end}
+        WHERE account_id {SCOPE} AND date >= {d.add(start, -29)} AND date <= {end}
+    ),
+    usage_days AS (
+        SELECT account_id, date, events FROM usage_30 WHERE date >= {start}
     ),
     deltas AS (
         {" UNION ALL ".join(deltas)}
@@ -192,13 +246,9 @@ def account_daily_sql(d: Dialect) -> str:
     agg AS (
         SELECT account_id, day, {sums} FROM deltas GROUP BY account_id, day
     ),
-    daily AS (
-        SELECT account_id, date, COUNT(*) AS dau FROM metrics_enduserdailyactivity
-        WHERE date >= {start} AND date <= {end} GROUP BY account_id, date
-    ),
     seen AS (
         SELECT account_id, MAX(date) AS last_day FROM metrics_accountdailyusage
-        WHERE events > 0 AND date < {start} GROUP BY account_id
+        WHERE account_id {SCOPE} AND events > 0 AND date < {start} GROUP BY account_id
     ),
     core_features AS (
         SELECT days.d, COUNT(f.id) AS n FROM days
@@ -209,16 +259,17 @@ def account_daily_sql(d: Dialect) -> str:
     run AS (
         SELECT g.account_id, g.d, {running},
             MAX(CASE WHEN u.events > 0 THEN u.date END) OVER w AS last_seen
-        FROM (SELECT a.id AS account_id, days.d FROM accounts_account a CROSS JOIN days) g
+        FROM (SELECT a.id AS account_id, days.d FROM accounts_account a CROSS JOIN days
+              WHERE a.id {SCOPE}) g
         LEFT JOIN agg x ON x.account_id = g.account_id AND x.day = g.d
-        LEFT JOIN metrics_accountdailyusage u ON u.account_id = g.account_id AND u.date = g.d
+        LEFT JOIN usage_days u ON u.account_id = g.account_id AND u.date = g.d
         WINDOW w AS (PARTITION BY g.account_id ORDER BY g.d ROWS UNBOUNDED PRECEDING)
     )
     INSERT INTO metrics_accountdailymetrics (
         account_id, date, mrr, dau, wau, mau, events_30d, core_adoption_30d,
         days_since_last_activity, tickets_open, tickets_30d, nps_365d, csat_365d, computed_at
     )
-    SELECT r.account_id, r.d, r.mrr, COALESCE(dl.dau, 0), r.wau, r.mau, r.events,
+    SELECT r.account_id, r.d, r.mrr, r.dau, r.wau, r.mau, r.events,
         CASE WHEN cf.n > 0 THEN ROUND(100.0 * r.core / cf.n, 2) END,
         {d.days_between("r.d", "COALESCE(r.last_seen, s.last_day)")},
         r.topen, r.t30,
@@ -227,21 +278,12 @@ def account_daily_sql(d: Dialect) -> str:
         %(now)s
     FROM run r
     JOIN core_features cf ON cf.d = r.d
-    LEFT JOIN daily dl ON dl.account_id = r.account_id AND dl.date = r.d
     LEFT JOIN seen s ON s.account_id = r.account_id
-    WHERE 1 = 1
-    ON CONFLICT (account_id, date) DO UPDATE SET
-        mrr = excluded.mrr, dau = excluded.dau, wau = excluded.wau, mau = excluded.mau,
-        events_30d = excluded.events_30d, core_adoption_30d = excluded.core_adoption_30d,
-        days_since_last_activity = excluded.days_since_last_activity,
-        tickets_open = excluded.tickets_open, tickets_30d = excluded.tickets_30d,
-        nps_365d = excluded.nps_365d, csat_365d = excluded.csat_365d,
-        computed_at = excluded.computed_at
     """
 
 
 def periods_cte(d: Dialect, count: int) -> str:
-    """`periods(pkind, pdate, ps, pe, open_d, pe_next, w_start, m_start)` from parameters.
+    """`periods(pkind, pdate, ps, pe, open_d, pe_next, m_start)` from parameters.
 
     pdate is the period's last day (the snapshot's date); pe is the last day computed
     (earlier than pdate for the current period, "to date"); open_d is the day before ps.
@@ -259,24 +301,12 @@ def periods_cte(d: Dialect, count: int) -> str:
     )
 
 
-def calendar_cte(d: Dialect) -> str:
-    """`cal(pkind, pdate, d)`: every day of every period, so daily rows join on equality."""
-    return f"""
-    days(d) AS (
-        SELECT {d.date("cal_start")} UNION ALL
-        SELECT {d.add("d", 1)} FROM days WHERE d < {d.date("cal_end")}
-    ),
-    cal AS (
-        SELECT p.pkind, p.pdate, days.d FROM periods p
-        JOIN days ON days.d >= p.ps AND days.d <= p.pe
-    )"""
-
-
 def account_movements_cte(d: Dialect) -> str:
-    """Per period and account: opening and closing MRR, and whether it ever paid before."""
+    """Per period and account: opening and closing MRR, and whether it ever paid before
+    (with the account's segment fields, carried along so no later join is needed)."""
     return """
     acct AS (
-        SELECT p.pkind, p.pdate, s.account_id,
+        SELECT p.pkind, p.pdate, s.account_id, s.tier, s.touch_model, s.business_model,
             SUM(CASE WHEN s.start_date <= p.open_d
                       AND (s.last_day IS NULL OR s.last_day >= p.open_d)
                  THEN s.mrr ELSE 0 END) AS opening,
@@ -287,12 +317,12 @@ def account_movements_cte(d: Dialect) -> str:
                       AND (s.last_day IS NULL OR s.last_day >= s.start_date)
                  THEN 1 ELSE 0 END) AS had_before
         FROM periods p JOIN subs s ON s.start_date <= p.pe
-        GROUP BY p.pkind, p.pdate, s.account_id
+        GROUP BY p.pkind, p.pdate, s.account_id, s.tier, s.touch_model, s.business_model
     )"""
 
 
 def movements_insert_sql(d: Dialect, months: int) -> str:
-    """INSERT … SELECT of MrrMovement rows for the given months (periods of kind 'month')."""
+    """INSERT … SELECT of the slice's MrrMovement rows for the given months."""
     return f"""
     WITH {periods_cte(d, months)},
     {subscriptions_cte(d)},
@@ -316,7 +346,7 @@ def movements_insert_sql(d: Dialect, months: int) -> str:
 
 
 # Additive per-period facts, summed per (period, tier, touch model, business model); the
-# engine adds those groups up into the portfolio and each segment.
+# engine adds those groups up over slices, then into the portfolio and each segment.
 FACT_COLUMNS = (
     "opening",
     "closing",
@@ -358,19 +388,44 @@ FACT_COLUMNS = (
 )
 
 
+def _calendar_ctes(d: Dialect) -> str:
+    """`cal(d, pkind, pdate, ps)`: every day of every period asked for (needs `periods`),
+    so that a daily row finds each of its periods by an equality join on the day."""
+    return f"""
+    cal_days(d) AS (
+        SELECT {d.date("cal_start")} UNION ALL
+        SELECT {d.add("d", 1)} FROM cal_days WHERE d < {d.date("cal_end")}
+    ),
+    cal AS (
+        SELECT c.d, p.pkind, p.pdate, p.ps FROM cal_days c
+        JOIN periods p ON c.d >= p.ps AND c.d <= p.pe
+    )"""
+
+
 def period_facts_sql(d: Dialect, periods: int) -> str:
-    def fact(values: dict[str, str], source: str, where: str = "") -> str:
-        # Each source sums its own columns per (period, segment fields) before the union,
-        # so the union carries a few thousand rows instead of one per period and account.
+    """Facts of the slice's accounts per (period, tier, touch model, business model).
+
+    Rows come as (kind, pdate, ps, tier, touch, business, *FACT_COLUMNS). Facts about end
+    users come from one ordered pass over their active days, joined to every period each
+    day falls in.
+    """
+
+    def fact(values: dict[str, str], source: str, *, has_segments: bool = False) -> str:
+        # `has_segments`: the source carries the account's segment fields already.
         exprs = ", ".join(
             f"SUM({values[c]}) AS {c}" if c in values else f"0 AS {c}" for c in FACT_COLUMNS
         )
+        a = "x" if has_segments else "a"
+        join = "" if has_segments else " JOIN accounts_account a ON a.id = x.account_id"
         return (
-            f"SELECT p.pkind, p.pdate, a.tier, a.touch_model, a.business_model, {exprs}"
-            f" {source} JOIN accounts_account a ON a.id = x.account_id {where}"
-            " GROUP BY p.pkind, p.pdate, a.tier, a.touch_model, a.business_model"
+            f"SELECT p.pkind, p.pdate, p.ps, {a}.tier, {a}.touch_model, {a}.business_model,"
+            f" {exprs} {source}{join}"
+            f" GROUP BY p.pkind, p.pdate, p.ps, {a}.tier, {a}.touch_model, {a}.business_model"
         )
 
+    # A day counts its user once in a period when the user's previous active day falls
+    # before the period starts: distinct users per period in one ordered pass.
+    first = "CASE WHEN x.prev IS NULL OR x.prev < p.ps THEN 1 ELSE 0 END"
     sources = [
         fact(
             {
@@ -400,45 +455,25 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 ),
             },
             "FROM acct x JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
+            has_segments=True,
         ),
         fact(
             {
-                "user_days": "x.days",
-                "active_users": "1",
-                "logins_without_action": "CASE WHEN x.core = 0 THEN 1 ELSE 0 END",
+                "user_days": "1",
+                "active_users": first,
+                # Active in the period, minus those with a core event in it.
+                "logins_without_action": (
+                    f"{first} - CASE WHEN x.core_events > 0"
+                    " AND (x.prev_core IS NULL OR x.prev_core < p.ps) THEN 1 ELSE 0 END"
+                ),
             },
-            # A user has one row per day: day periods need no per-user grouping.
-            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, 1 AS days,"
-            " e.core_events AS core FROM cal p"
-            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind = 'day'"
-            " UNION ALL"
-            " SELECT p.pkind, p.pdate, e.account_id, e.end_user_id, COUNT(*) AS days,"
-            " SUM(e.core_events) AS core FROM cal p"
-            " JOIN metrics_enduserdailyactivity e ON e.date = p.d WHERE p.pkind = 'week'"
-            " GROUP BY p.pkind, p.pdate, e.account_id, e.end_user_id"
-            # Months, quarters and years are made of whole months: add up per-user months.
-            " UNION ALL"
-            " SELECT p.pkind, p.pdate, u.account_id, u.end_user_id, SUM(u.days) AS days,"
-            " SUM(u.core) AS core FROM periods p JOIN user_months u"
-            " ON u.m >= p.ps AND u.m <= p.pe WHERE p.pkind IN ('month', 'quarter', 'year')"
-            " GROUP BY p.pkind, p.pdate, u.account_id, u.end_user_id) x"
-            " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
+            "FROM user_days x JOIN cal p ON p.d = x.date",
         ),
-        fact(
-            {"core_users": "1"},
-            "FROM (SELECT p.pkind, p.pdate, e.account_id, e.end_user_id FROM cal p"
-            " JOIN metrics_enduserfeaturedaily e ON e.date = p.d"
-            " JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core"
-            " WHERE p.pkind IN ('day', 'week')"
-            " UNION"
-            " SELECT p.pkind, p.pdate, c.account_id, c.end_user_id FROM periods p"
-            " JOIN core_months c ON c.m >= p.ps AND c.m <= p.pe"
-            " WHERE p.pkind IN ('month', 'quarter', 'year')) x"
-            " JOIN periods p ON p.pkind = x.pkind AND p.pdate = x.pdate",
-        ),
+        fact({"core_users": first}, "FROM core_days x JOIN cal p ON p.d = x.date"),
         fact(
             {"wau": "x.wau", "mau": "x.mau"},
-            "FROM periods p JOIN metrics_accountdailymetrics x ON x.date = p.pe",
+            "FROM periods p JOIN metrics_accountdailymetrics x ON x.date = p.pe"
+            f" AND x.account_id {SCOPE}",
         ),
         fact(
             {
@@ -451,7 +486,8 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 "ces_n": "CASE WHEN x.kind = 'ces' THEN 1 ELSE 0 END",
             },
             "FROM periods p JOIN metrics_surveyresponse x"
-            " ON x.responded_at >= p.ps AND x.responded_at < p.pe_next",
+            " ON x.responded_at >= p.ps AND x.responded_at < p.pe_next"
+            f" AND x.account_id {SCOPE}",
         ),
         fact(
             {
@@ -464,12 +500,14 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 "frt_n": "CASE WHEN x.first_response_at IS NULL THEN 0 ELSE 1 END",
             },
             "FROM periods p JOIN metrics_ticket x"
-            " ON x.opened_at >= p.ps AND x.opened_at < p.pe_next",
+            " ON x.opened_at >= p.ps AND x.opened_at < p.pe_next"
+            f" AND x.account_id {SCOPE}",
         ),
         fact(
             {"res_sum": d.hours_between("x.resolved_at", "x.opened_at"), "res_n": "1"},
             "FROM periods p JOIN metrics_ticket x"
-            " ON x.resolved_at >= p.ps AND x.resolved_at < p.pe_next",
+            " ON x.resolved_at >= p.ps AND x.resolved_at < p.pe_next"
+            f" AND x.account_id {SCOPE}",
         ),
         fact(
             {
@@ -480,8 +518,8 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
             },
             "FROM periods p JOIN metrics_enduser x"
             " ON x.first_seen_at >= p.ps AND x.first_seen_at < p.pe_next"
+            f" AND x.account_id {SCOPE}"
             " LEFT JOIN first_core c ON c.end_user_id = x.id",
-            "WHERE x.account_id IS NOT NULL",
         ),
         fact(
             {
@@ -494,7 +532,8 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 ),
             },
             "FROM periods p JOIN accounts_subscription x"
-            " ON x.status = 'trial' AND x.end_date >= p.ps AND x.end_date <= p.pe",
+            " ON x.status = 'trial' AND x.end_date >= p.ps AND x.end_date <= p.pe"
+            f" AND x.account_id {SCOPE}",
         ),
         fact(
             {
@@ -502,81 +541,87 @@ def period_facts_sql(d: Dialect, periods: int) -> str:
                 "lifetime_n": "1",
             },
             "FROM periods p JOIN (SELECT id AS account_id, churned_at, customer_since"
-            " FROM accounts_account) x ON x.churned_at <= p.pe AND x.customer_since IS NOT NULL",
+            f" FROM accounts_account WHERE id {SCOPE}) x"
+            " ON x.churned_at <= p.pe AND x.customer_since IS NOT NULL",
         ),
     ]
-    sums = ", ".join(f"SUM(f.{c})" for c in FACT_COLUMNS)
+    cal_start, cal_end = d.date("cal_start"), d.date("cal_end")
+    prev = "OVER (PARTITION BY end_user_id, account_id ORDER BY date"
+    sums = ", ".join(f"SUM({c})" for c in FACT_COLUMNS)
     return f"""
     WITH RECURSIVE {periods_cte(d, periods)},
-    {calendar_cte(d)},
+    {_calendar_ctes(d)},
     {subscriptions_cte(d)},
     {account_movements_cte(d)},
-    user_months AS (
-        SELECT account_id, end_user_id, {d.month_start("date")} AS m, COUNT(*) AS days,
-            SUM(core_events) AS core
+    user_days AS {d.materialized}(
+        SELECT account_id, date, core_events,
+            LAG(date) {prev}) AS prev,
+            MAX(CASE WHEN core_events > 0 THEN date END)
+                {prev} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_core
         FROM metrics_enduserdailyactivity
-        WHERE date >= {d.date("cal_start")} AND date <= {d.date("cal_end")}
-        GROUP BY account_id, end_user_id, {d.month_start("date")}
+        WHERE account_id {SCOPE} AND date >= {cal_start} AND date <= {cal_end}
     ),
-    core_months AS (
-        SELECT DISTINCT e.account_id, e.end_user_id, {d.month_start("e.date")} AS m
-        FROM metrics_enduserfeaturedaily e
-        JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core
-        WHERE e.date >= {d.date("cal_start")} AND e.date <= {d.date("cal_end")}
+    core_days AS (
+        SELECT account_id, date, LAG(date) {prev}) AS prev
+        FROM (SELECT DISTINCT e.account_id, e.end_user_id, e.date
+              FROM metrics_enduserfeaturedaily e
+              JOIN metrics_feature f ON f.id = e.feature_id AND f.is_core
+              WHERE e.account_id {SCOPE} AND e.date >= {cal_start} AND e.date <= {cal_end}) c
     ),
     first_core AS (
         SELECT end_user_id, MIN(date) AS first_core FROM metrics_enduserdailyactivity
-        WHERE core_events > 0 AND date <= {d.date("cal_end")} GROUP BY end_user_id
+        WHERE account_id {SCOPE} AND core_events > 0 AND date <= {cal_end}
+        GROUP BY end_user_id
     ),
     facts AS (
         {" UNION ALL ".join(sources)}
     )
-    SELECT f.pkind, f.pdate, f.tier, f.touch_model, f.business_model, {sums}
-    FROM facts f
-    GROUP BY f.pkind, f.pdate, f.tier, f.touch_model, f.business_model
+    SELECT pkind, pdate, ps, tier, touch_model, business_model, {sums}
+    FROM facts
+    GROUP BY pkind, pdate, ps, tier, touch_model, business_model
     """
 
 
-def feature_adoption_sql(d: Dialect, windows: int) -> str:
-    """Per feature window: distinct users of the feature, and distinct active users where
-    the window was cut short by the release (shifted); the engine has the others already.
+def feature_adoption_sql(d: Dialect, periods: int) -> str:
+    """Per feature of the slice's accounts: distinct users per period, and, for a period
+    cut short by the feature's release (released after its first day), the distinct users
+    active from the release on (the denominator "since release").
 
-    `windows(pkind, pdate, feature_id, ws, pe)`: ws is the later of the period start and
-    the feature's release date, so new features are measured since release.
+    Rows: ('users' | 'active', kind, period start, feature id, count). Only usage on or
+    after a feature's release date counts for that feature.
     """
-    rows = ", ".join(
-        f"(%(w{i}_kind)s, {d.date(f'w{i}_pdate')}, %(w{i}_feature)s,"
-        f" {d.date(f'w{i}_ws')}, {d.date(f'w{i}_pe')}, %(w{i}_shifted)s)"
-        for i in range(windows)
-    )
+    cal_start, cal_end = d.date("cal_start"), d.date("cal_end")
     return f"""
-    WITH RECURSIVE windows(pkind, pdate, feature_id, ws, pe, shifted) AS (VALUES {rows}),
-    days(d) AS (
-        SELECT {d.date("cal_start")} UNION ALL
-        SELECT {d.add("d", 1)} FROM days WHERE d < {d.date("cal_end")}
+    WITH RECURSIVE {periods_cte(d, periods)},
+    {_calendar_ctes(d)},
+    usage AS (
+        SELECT e.feature_id, e.date,
+            LAG(e.date) OVER (PARTITION BY e.end_user_id, e.feature_id ORDER BY e.date) AS prev
+        FROM metrics_enduserfeaturedaily e
+        JOIN metrics_feature f ON f.id = e.feature_id
+        WHERE e.account_id {SCOPE} AND e.date >= {cal_start} AND e.date <= {cal_end}
+          AND (f.release_date IS NULL OR e.date >= f.release_date)
     ),
-    spans AS (SELECT DISTINCT ws, pe FROM windows WHERE shifted = 1),
-    span_days AS (
-        SELECT s.ws, s.pe, days.d FROM spans s JOIN days ON days.d >= s.ws AND days.d <= s.pe
+    cut AS (
+        SELECT f.id AS feature_id, f.release_date AS rel, p.pkind, p.ps, p.pe
+        FROM metrics_feature f
+        JOIN periods p ON p.ps < f.release_date AND f.release_date <= p.pe
     ),
     active AS (
-        SELECT s.ws, s.pe, COUNT(DISTINCT e.end_user_id) AS n FROM span_days s
-        JOIN metrics_enduserdailyactivity e ON e.date = s.d
-        GROUP BY s.ws, s.pe
-    ),
-    window_days AS (
-        SELECT w.pkind, w.pdate, w.feature_id, days.d FROM windows w
-        JOIN days ON days.d >= w.ws AND days.d <= w.pe
-    ),
-    users AS (
-        SELECT w.pkind, w.pdate, w.feature_id, COUNT(DISTINCT e.end_user_id) AS n
-        FROM window_days w JOIN metrics_enduserfeaturedaily e
-          ON e.feature_id = w.feature_id AND e.date = w.d
-        GROUP BY w.pkind, w.pdate, w.feature_id
+        SELECT date, LAG(date) OVER (PARTITION BY end_user_id, account_id ORDER BY date) AS prev
+        FROM metrics_enduserdailyactivity
+        WHERE account_id {SCOPE} AND date >= {cal_start} AND date <= {cal_end}
+          AND EXISTS (SELECT 1 FROM cut)
     )
-    SELECT w.pkind, w.pdate, w.feature_id, COALESCE(u.n, 0),
-        CASE WHEN w.shifted = 1 THEN COALESCE(a.n, 0) END
-    FROM windows w
-    LEFT JOIN users u ON u.pkind = w.pkind AND u.pdate = w.pdate AND u.feature_id = w.feature_id
-    LEFT JOIN active a ON a.ws = w.ws AND a.pe = w.pe
+    SELECT 'users', p.pkind, p.ps, x.feature_id,
+        SUM(CASE WHEN x.prev IS NULL OR x.prev < p.ps THEN 1 ELSE 0 END)
+    FROM usage x JOIN cal p ON p.d = x.date
+    GROUP BY p.pkind, p.ps, x.feature_id
+    UNION ALL
+    -- A user is active since the release when an active day in [release, end of period]
+    -- is the first on or after the release (the previous one came before it).
+    SELECT 'active', c.pkind, c.ps, c.feature_id, COUNT(*)
+    FROM active x JOIN cut c
+      ON x.date >= c.rel AND x.date <= c.pe AND (x.prev IS NULL OR x.prev < c.rel)
+    GROUP BY c.pkind, c.ps, c.feature_id
     """

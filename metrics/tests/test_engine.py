@@ -45,6 +45,36 @@ def _rows():
     return adm, snaps, moves
 
 
+def test_slices_of_accounts_add_up_to_the_same_figures(demo, monkeypatch):
+    today = timezone.now().date()
+    start = today - dt.timedelta(days=100)
+    whole = metrics_recalculate(start=start, end=today)
+    assert whole.slices == 1
+    expected = _rows()
+    monkeypatch.setattr(engine, "SLICE_ACCOUNTS", 7)
+    sliced = metrics_recalculate(start=start, end=today)
+    assert sliced.slices == 6
+    # Inside the test's transaction other connections could not see its rows.
+    assert sliced.workers == 1
+    assert _rows() == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slices_side_by_side_on_separate_connections_give_the_same_figures(settings, monkeypatch):
+    settings.DEMO_METRICS_BACKFILL_DAYS = 0
+    call_command("seed_demo", accounts=40, seed=7, no_progress=True, verbosity=0)
+    today = timezone.now().date()
+    start = today - dt.timedelta(days=100)
+    alone = metrics_recalculate(start=start, end=today, workers=1)
+    assert alone.workers == 1
+    expected = _rows()
+    monkeypatch.setattr(engine, "SLICE_ACCOUNTS", 7)
+    together = metrics_recalculate(start=start, end=today, workers=2)
+    assert (together.slices, together.workers) == (6, 2)
+    assert _rows() == expected
+    assert all(n > 0 for n in (len(expected[0]), len(expected[1]), len(expected[2])))
+
+
 def test_running_twice_gives_identical_rows(demo):
     today = timezone.now().date()
     start = today - dt.timedelta(days=40)

@@ -523,6 +523,7 @@ def _is_restricted(actor: User | None) -> bool:
 def _model_errors(row: RowResult, instance: models.Model, exclude: list[str]) -> None:
     try:
         instance.clean_fields(exclude=exclude)
+        instance.clean()
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             for message in messages:

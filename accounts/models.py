@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -260,6 +261,18 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_name} × {self.quantity}"
+
+    def clean(self) -> None:
+        ended = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED)
+        if self.status in ended and self.end_date is None:
+            # MRR counts a line until its end date: without one it would count for ever.
+            raise ValidationError(
+                {
+                    "end_date": _(
+                        "A cancelled or expired subscription needs the day it ends (or ended)."
+                    )
+                }
+            )
 
     @property
     def gross_amount(self) -> Decimal:

@@ -40,6 +40,34 @@ PRIORITY_RANK = Case(
 )
 
 
+def subscriptions_paying_on(day: date) -> QuerySet[Subscription]:
+    """Lines that count towards MRR on `day` (the metric engine's rule, SPEC §3).
+
+    Not a trial, and start date ≤ day ≤ end date (none: open-ended): a cancelled or
+    expired line counts until its end date, since cancelling sets the end date to the
+    effective day. A line whose successor of the same account and product starts on its
+    end date (a renewal written with end = next start) stops the day before, so the
+    hand-over day is counted once.
+    """
+    successor = (
+        Subscription.objects.filter(
+            account=OuterRef("account"),
+            product=OuterRef("product"),
+            start_date=OuterRef("end_date"),
+            start_date__gt=OuterRef("start_date"),
+        )
+        .exclude(status=SubscriptionStatus.TRIAL)
+        .exclude(pk=OuterRef("pk"))
+    )
+    return (
+        Subscription.objects.exclude(status=SubscriptionStatus.TRIAL)
+        .filter(start_date__lte=day)
+        .filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day) | (Q(end_date=day) & ~Exists(successor))
+        )
+    )
+
+
 def _open_task_count(**extra: Any) -> Coalesce:
     counted = (
         Task.objects.filter(account=OuterRef("pk"), status=TaskStatus.OPEN, **extra)

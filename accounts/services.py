@@ -31,6 +31,7 @@ from accounts.models import (
     Tag,
     Task,
 )
+from accounts.selectors import subscriptions_paying_on
 from csplatform.models import User
 
 FOUR_PLACES = Decimal("0.0001")
@@ -146,14 +147,17 @@ def account_financials_refresh(
 ) -> int:
     """Recompute Account.mrr and Account.renewal_date from subscriptions, set-based.
 
-    Active = status active and started on or before today. Runs for the given accounts, or
-    for all of them (nightly, so that subscriptions starting or ending move MRR).
+    MRR counts the lines paying today by the metric engine's rule (a cancelled line pays
+    until its end date); the renewal date is the earliest end of an active line. Runs for
+    the given accounts, or for all of them (nightly, so that lines starting or ending move
+    MRR).
     """
     today = today or timezone.now().date()
+    paying = subscriptions_paying_on(today).filter(account=OuterRef("pk"))
+    mrr = paying.order_by().values("account").annotate(total=Sum("mrr")).values("total")
     active = Subscription.objects.filter(
         account=OuterRef("pk"), status=SubscriptionStatus.ACTIVE, start_date__lte=today
     ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
-    mrr = active.values("account").annotate(total=Sum("mrr")).values("total")
     renewal = (
         active.filter(end_date__isnull=False)
         .values("account")

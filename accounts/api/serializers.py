@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -196,6 +197,11 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         start, end = current("start_date"), current("end_date")
         if start and end and end < start:
             errors["end_date"] = [_("The end date cannot be before the start date.")]
+        try:
+            Subscription(status=current("status"), end_date=end).clean()
+        except DjangoValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs

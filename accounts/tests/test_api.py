@@ -808,6 +808,18 @@ def test_changing_and_deleting_a_subscription_moves_the_account_mrr(alice, alice
     assert alice_account.mrr == Decimal("0")
 
 
+def test_cancelling_a_subscription_without_its_end_date_is_a_400_that_changes_nothing(
+    alice, alice_account
+):
+    sub = SubscriptionFactory(account=alice_account, end_date=None)
+    response = api_client(alice).patch(
+        f"/api/v1/subscriptions/{sub.pk}/", {"status": "cancelled"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "end_date" in response.json()["errors"]
+    assert Subscription.objects.get(pk=sub.pk).status == "active"
+
+
 def test_computed_account_fields_are_read_only(alice, alice_account):
     response = api_client(alice).patch(
         f"/api/v1/accounts/{alice_account.pk}/",

@@ -179,6 +179,7 @@ ACCOUNTS_HEADER = "external_id,name,tier,customer_since,status\n"
         ("subscriptions", "account_external_id,plan_name,unit_price,billing_period,start_date\nE1,Pro,10,custom,2025-01-01\n", 2, "every N months"),
         ("subscriptions", "account_external_id,plan_name,unit_price,billing_period,start_date,end_date\nE1,Pro,10,monthly,2025-01-01,2024-01-01\n", 2, "before the start date"),
         ("subscriptions", "account_external_id,plan_name,unit_price,billing_period,start_date,discount_type,discount_value\nE1,Pro,10,monthly,2025-01-01,percent,150\n", 2, "cannot exceed 100"),
+        ("subscriptions", "account_external_id,plan_name,unit_price,billing_period,start_date,status\nE1,Pro,10,monthly,2025-01-01,cancelled\n", 2, "needs the day it ends"),
     ],
 )  # fmt: skip
 def test_a_bad_file_reports_the_line_and_changes_nothing(kind, text, line, fragment):

@@ -1,8 +1,10 @@
 """MRR normalisation (SPEC §1, §3): Decimal arithmetic, every billing period, discounts, fees."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts import services
 from accounts.choices import BillingPeriod, DiscountType, SubscriptionStatus
@@ -83,12 +85,53 @@ def test_account_mrr_sums_active_subscriptions_and_ignores_one_time_fees():
         quantity=1,
         billing_period=BillingPeriod.QUARTERLY,
     )
+    # Cancelled with effect ten days ago: it paid until then.
     SubscriptionFactory(
-        account=account, unit_price=Decimal("999"), quantity=1, status=SubscriptionStatus.CANCELLED
+        account=account,
+        unit_price=Decimal("999"),
+        quantity=1,
+        status=SubscriptionStatus.CANCELLED,
+        end_date=timezone.localdate() - dt.timedelta(days=10),
     )
     account.refresh_from_db()
     assert account.mrr == Decimal("200.0000")
     assert account.arr == Decimal("2400.0000")
+
+
+@pytest.mark.django_db
+def test_account_mrr_follows_the_engine_rule_for_notice_given_and_hand_over_days():
+    today = timezone.localdate()
+    account = AccountFactory()
+    # Notice given, effective in a month: the customer pays until then.
+    SubscriptionFactory(
+        account=account,
+        unit_price=Decimal("100"),
+        quantity=1,
+        status=SubscriptionStatus.CANCELLED,
+        end_date=today + dt.timedelta(days=30),
+    )
+    # Renewed today, written with the old end = the new start: today counts once.
+    SubscriptionFactory(
+        account=account,
+        product="Add-on",
+        unit_price=Decimal("40"),
+        quantity=1,
+        status=SubscriptionStatus.EXPIRED,
+        start_date=today - dt.timedelta(days=365),
+        end_date=today,
+    )
+    SubscriptionFactory(
+        account=account,
+        product="Add-on",
+        unit_price=Decimal("50"),
+        quantity=1,
+        start_date=today,
+        end_date=today + dt.timedelta(days=365),
+    )
+    SubscriptionFactory(account=account, unit_price=Decimal("999"), status=SubscriptionStatus.TRIAL)
+    account.refresh_from_db()
+    assert account.mrr == Decimal("150.0000")
+    assert account.renewal_date == today + dt.timedelta(days=365)
 
 
 @pytest.mark.django_db

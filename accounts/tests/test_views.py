@@ -559,6 +559,14 @@ def test_custom_billing_period_needs_its_months(client_for, world, alice):
     assert response.context["form"].errors["billing_period_months"]
 
 
+def test_a_cancelled_subscription_needs_its_end_date(client_for, world, alice):
+    url = reverse("accounts:subscription_create", args=[world.account.pk])
+    data = subscription_form_data(status="cancelled", end_date="")
+    response = _post(client_for(alice), url, data)
+    assert response.context["form"].errors["end_date"]
+    assert not world.account.subscriptions.filter(plan_name="Enterprise").exists()
+
+
 def test_custom_billing_period_with_months_sets_the_mrr(client_for, world, alice):
     url = reverse("accounts:subscription_create", args=[world.account.pk])
     data = subscription_form_data(

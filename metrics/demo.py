@@ -223,8 +223,8 @@ def demo_seeded_receiver(
 ) -> None:
     demo_signals_create(account_ids=account_ids, seed=seed, today=today)
     if not settings.CELERY_TASK_ALWAYS_EAGER and settings.DEMO_METRICS_BACKFILL_DAYS:
-        # The worker fills the dashboards in the background once `make run` is up; inline it
-        # would hold up the start (the engine is slow on SQLite).
+        # The worker fills the dashboards in the background once `make run` is up, rather
+        # than holding up seed_demo (a 20,000-account demo takes a minute).
         from metrics.tasks.engine import metrics_backfill
 
         days = settings.DEMO_METRICS_BACKFILL_DAYS

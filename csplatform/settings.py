@@ -109,8 +109,15 @@ TEMPLATES = [
 ]
 
 # Database ------------------------------------------------------------------------------
+# The test suite needs PostgreSQL (advisory locks, concurrent connections): under
+# DJANGO_ENV=test the default is the local server, whichever way pytest was started.
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'csplatform.sqlite3'}")
+    "default": env.db_url(
+        "DATABASE_URL",
+        default="postgres://postgres@127.0.0.1:5432/csplatform"
+        if DJANGO_ENV == "test"
+        else f"sqlite:///{VAR_DIR / 'csplatform.sqlite3'}",
+    )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

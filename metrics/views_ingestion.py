@@ -185,7 +185,7 @@ def event_import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_import(request, pk)
     try:
         result = services.event_import_commit(job=job)
-    except services.EventImportRejected as exc:
+    except (services.EventImportRejected, services.IngestionUnavailable) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(

@@ -174,7 +174,13 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
             return _unauthorized()
         return invalid or JsonResponse({"success": True})
     # The insert checks the key itself: one round trip for the whole request.
-    result = services.events_ingest(messages=messages, write_key=write_key, received_at=received_at)
+    try:
+        result = services.events_ingest(
+            messages=messages, write_key=write_key, received_at=received_at
+        )
+    except services.IngestionUnavailable as exc:
+        # 503: clients keep the messages and retry, as for any outage.
+        return _error(503, "unavailable", str(exc))
     if not result.authenticated:
         return _unauthorized()
     if rejected:

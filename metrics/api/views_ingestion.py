@@ -81,7 +81,12 @@ class EventBulkView(APIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        result = services.events_ingest(messages=messages, received_at=received_at)
+        try:
+            result = services.events_ingest(messages=messages, received_at=received_at)
+        except services.IngestionUnavailable as exc:
+            unavailable = exceptions.APIException(str(exc), code="unavailable")
+            unavailable.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            raise unavailable from exc
         return Response(
             BulkResultSerializer(
                 {

@@ -63,6 +63,25 @@ LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
+class IngestionUnavailable(Exception):
+    """Storing events needs PostgreSQL; the zero-configuration SQLite start keeps demo data."""
+
+
+def ingestion_available() -> bool:
+    """Events are written by PostgreSQL-only statements (data-modifying CTEs, JSON records)."""
+    return connection.vendor == "postgresql"
+
+
+def _require_ingestion() -> None:
+    if not ingestion_available():
+        raise IngestionUnavailable(
+            _(
+                "Storing usage events needs PostgreSQL: set DATABASE_URL. The SQLite database "
+                "of a start with nothing configured holds demo data only."
+            )
+        )
+
+
 # Sources -------------------------------------------------------------------------------
 
 
@@ -468,6 +487,7 @@ def events_ingest(
     batch is written only if the key belongs to an active source (checked by the same
     statement); otherwise the result says `authenticated=False` and nothing changed.
     """
+    _require_ingestion()
     if not messages:
         return IngestResult(received=0, inserted=0)
     now = received_at or timezone.now()
@@ -523,6 +543,8 @@ def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
     periodic sweep, which also covers accounts created by bulk imports that send no
     signals).
     """
+    if not ingestion_available():
+        return 0  # no event can have been stored, so none waits for its account
     link_where = "TRUE" if account_ids is None else "a.id = ANY(%(ids)s::bigint[])"
     attach_where = "TRUE" if account_ids is None else "u.account_id = ANY(%(ids)s::bigint[])"
     params = {"ids": list(account_ids or []), "active_events": list(settings.ACTIVE_EVENTS)}

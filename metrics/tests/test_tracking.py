@@ -186,6 +186,18 @@ def test_a_bad_key_is_401_even_when_every_message_is_invalid(client):
     assert post(client, "/v1/track", {"userId": "u1"}, "wk_nope").status_code == 401
 
 
+def test_without_postgresql_the_api_says_so_with_a_503_and_stores_nothing(client, monkeypatch):
+    from django.db import connection
+
+    _, key = make_source()
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    response = post(client, "/v1/track", {"userId": "u1", "event": "E"}, key)
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert "PostgreSQL" in response.json()["message"]
+    assert not Event.objects.exists()
+
+
 def test_storing_a_batch_marks_when_its_source_was_last_seen(client):
     source, key = make_source()
     assert source.last_seen_at is None

@@ -1,4 +1,4 @@
-"""The official Segment Python library, pointed at the platform by its host alone.
+"""The official Segment and RudderStack Python libraries, pointed at the platform by their host.
 
 Events go through the real HTTP stack of a live server; the same messageIds sent again
 (a client retrying after a lost response) are counted once.
@@ -61,3 +61,38 @@ def test_segment_python_library_events_are_counted_once(live_server):
     usage = AccountDailyUsage.objects.get(account=account, date=when.date())
     assert (usage.events, usage.active_users) == (4, 1)
     assert Event.objects.get(message_id="track-0").context["library"]["name"] == "analytics-python"
+
+
+def test_rudderstack_python_library_events_are_counted_once(live_server):
+    from rudderstack.analytics import Client as RudderClient
+
+    account = AccountFactory(external_id="CRM-7")
+    _, write_key = services.source_create(name="rudderstack-python")
+    errors: list[Exception] = []
+    # Its defaults: gzip bodies, `originalTimestamp` rather than `timestamp`.
+    client = RudderClient(
+        write_key,
+        host=live_server.url,
+        sync_mode=True,
+        max_retries=0,
+        on_error=lambda error, _items: errors.append(error),
+    )
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def send_all() -> None:
+        client.group("cy", "CRM-7", {"name": "Contoso"}, message_id="rs-grp-1")
+        for i in range(2):
+            client.track("cy", "Exported", {"n": i}, timestamp=when, message_id=f"rs-track-{i}")
+        client.screen("cy", "App", "Home", timestamp=when, message_id="rs-screen-1")
+
+    send_all()
+    send_all()
+
+    assert errors == []
+    assert Event.objects.filter(message_id__startswith="rs-").count() == 4
+    assert EndUser.objects.get(external_id="cy").account == account
+    usage = AccountDailyUsage.objects.get(account=account, date=when.date())
+    assert (usage.events, usage.active_users) == (3, 1)
+    # Clock skew is corrected by the client's sentAt, as Segment does: a few ms at most here.
+    stored = Event.objects.get(message_id="rs-track-0").timestamp
+    assert abs(stored - when) < dt.timedelta(seconds=5)

@@ -247,6 +247,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Accounts whose signals changed get their figures (and health) refreshed every this many
+# seconds, once their changes are ACCOUNT_REFRESH_DEBOUNCE_SECONDS old (a burst costs one).
+ACCOUNT_REFRESH_SECONDS = env.float("ACCOUNT_REFRESH_SECONDS", default=15.0)
+ACCOUNT_REFRESH_DEBOUNCE_SECONDS = env.float("ACCOUNT_REFRESH_DEBOUNCE_SECONDS", default=10.0)
 # The one place where periodic jobs are declared; django-celery-beat loads them at start.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
@@ -273,6 +277,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.ingestion.events_purge_expired",
         "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 6 * 3600},
+    },
+    "metrics-refresh-changed-accounts": {
+        "task": "metrics.tasks.engine.account_figures_refresh_changed",
+        "schedule": ACCOUNT_REFRESH_SECONDS,
+        "options": {"expires": ACCOUNT_REFRESH_SECONDS},
     },
     "events-attach-pending": {
         "task": "metrics.tasks.ingestion.events_attach_pending",

@@ -31,6 +31,13 @@ class MetricsConfig(AppConfig):
         from metrics.demo import demo_seeded_receiver
 
         demo_seeded.connect(demo_seeded_receiver, dispatch_uid="metrics.demo_signals")
+
+        from metrics.services.engine import _feedback_recorded
+        from metrics.services.feedback import survey_responses_recorded, tickets_recorded
+
+        # New tickets and answers move figures (open tickets, NPS): refresh those accounts.
+        tickets_recorded.connect(_feedback_recorded, dispatch_uid="metrics.queue.tickets")
+        survey_responses_recorded.connect(_feedback_recorded, dispatch_uid="metrics.queue.answers")
         post_save.connect(_account_saved, sender=Account, dispatch_uid="metrics.account_saved")
 
         from accounts.panels import register_account_panel

@@ -10,9 +10,10 @@ from .ingestion import (
     FeatureEvent,
     Source,
 )
-from .snapshots import AccountDailyMetrics, MetricSnapshot, MrrMovement
+from .snapshots import AccountChange, AccountDailyMetrics, MetricSnapshot, MrrMovement
 
 __all__ = [
+    "AccountChange",
     "AccountDailyMetrics",
     "AccountDailyUsage",
     "AccountFeatureDailyUsage",

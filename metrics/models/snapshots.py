@@ -89,3 +89,24 @@ class MetricSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric}/{self.period}/{self.segment or 'all'} {self.date}: {self.value}"
+
+
+class AccountChange(models.Model):
+    """An account whose signals changed since its figures were last refreshed (a queue).
+
+    Ingestion, tickets and survey answers add the account (a row at most, ON CONFLICT DO
+    NOTHING, so concurrent batches never wait on each other); a periodic job takes the
+    rows a few seconds old, refreshes those accounts' figures for today and announces it.
+    """
+
+    account = models.OneToOneField(
+        Account,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+    )
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id} since {self.since:%H:%M:%S}"

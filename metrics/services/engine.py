@@ -72,14 +72,24 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import Account
 from metrics.choices import Period
-from metrics.models import AccountDailyMetrics, Feature, MetricSnapshot, MrrMovement
+from metrics.models import (
+    AccountChange,
+    AccountDailyMetrics,
+    Feature,
+    MetricSnapshot,
+    MrrMovement,
+)
 from metrics.registry import snapshot_sources
 from metrics.services.engine_sql import (
     FACT_COLUMNS,
+    SCOPE,
+    SCOPE_IDS,
     Dialect,
     account_daily_sql,
     feature_adoption_sql,
@@ -148,10 +158,37 @@ class Slice:
 
     lo: int
     hi: int
+    sql = SCOPE
 
     @property
-    def params(self) -> dict[str, int]:
+    def params(self) -> dict[str, Any]:
         return {"lo": self.lo, "hi": self.hi}
+
+    def q(self, field: str = "account_id") -> Q:
+        return Q(**{f"{field}__gte": self.lo, f"{field}__lte": self.hi})
+
+
+@dataclass(frozen=True)
+class AccountSet:
+    """Any accounts, by id (PostgreSQL): those whose signals just changed."""
+
+    ids: tuple[int, ...]
+    sql = SCOPE_IDS
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"ids": list(self.ids)}
+
+    def q(self, field: str = "account_id") -> Q:
+        return Q(**{f"{field}__in": self.ids})
+
+
+Scope = Slice | AccountSet
+
+# Sent after commit when the daily figures of some accounts were refreshed between the
+# scheduled runs (new events, tickets or survey answers), with `account_ids` and `day`;
+# apps further right (health, playbooks) recompute just those accounts.
+account_figures_refreshed = Signal()
 
 
 def _dialect() -> Dialect:
@@ -285,10 +322,10 @@ def _utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-def _account_daily_rebuild(sl: Slice, *, start: dt.date, end: dt.date) -> int:
-    """Replace the slice's AccountDailyMetrics for [start, end] (one statement)."""
+def _account_daily_rebuild(scope: Scope, *, start: dt.date, end: dt.date) -> int:
+    """Replace the scope's AccountDailyMetrics for [start, end] (one statement)."""
     params: dict[str, Any] = {
-        **sl.params,
+        **scope.params,
         "start": start,
         "end": end,
         "start_dt": _utc(start),
@@ -299,15 +336,13 @@ def _account_daily_rebuild(sl: Slice, *, start: dt.date, end: dt.date) -> int:
     }
     # Replacing the range costs a third of updating it row by row (ON CONFLICT), and the
     # transaction keeps readers from ever seeing it half written.
-    AccountDailyMetrics.objects.filter(
-        account_id__gte=sl.lo, account_id__lte=sl.hi, date__gte=start, date__lte=end
-    ).delete()
+    AccountDailyMetrics.objects.filter(scope.q(), date__gte=start, date__lte=end).delete()
     with connection.cursor() as cursor:
-        cursor.execute(account_daily_sql(_dialect()), params)
+        cursor.execute(account_daily_sql(_dialect(), scope.sql), params)
         if cursor.rowcount >= 0:
             return cursor.rowcount
     # SQLite reports no row count for an INSERT that starts with WITH: one row per account-day.
-    return Account.objects.filter(pk__gte=sl.lo, pk__lte=sl.hi).count() * ((end - start).days + 1)
+    return Account.objects.filter(scope.q("pk")).count() * ((end - start).days + 1)
 
 
 def _month_spans(start_month: dt.date, end_month: dt.date) -> list[PeriodSpan]:
@@ -742,3 +777,102 @@ def metrics_recalculate(
     result.days = (end - start).days + 1
     result.chunks = chunks
     return result
+
+
+# Between the scheduled runs --------------------------------------------------------------
+
+
+def account_figures_refresh(*, account_ids: Sequence[int], day: dt.date) -> int:
+    """Rebuild the daily figures of these accounts for `day` (after new signals).
+
+    Returns the rows written, or -1 when a full recalculation holds the engine (it writes
+    the same rows; the caller tries again later).
+    """
+    ids = tuple(sorted(set(account_ids)))
+    if not ids:
+        return 0
+    scopes: list[Scope] = (
+        [AccountSet(ids)] if connection.vendor == "postgresql" else [Slice(i, i) for i in ids]
+    )
+    with _engine_lock(wait=False) as got:
+        if not got:
+            return -1
+        with transaction.atomic():
+            _tune()
+            return sum(_account_daily_rebuild(s, start=day, end=day) for s in scopes)
+
+
+def _changes_claim(*, cutoff: dt.datetime, limit: int) -> list[tuple[int, dt.datetime]]:
+    """Take queued accounts changed before `cutoff` off the queue, in their own short
+    transaction: ingestion adding one of them meanwhile waits only for this commit."""
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            rows = list(
+                AccountChange.objects.filter(since__lte=cutoff)
+                .order_by("since")
+                .values_list("account_id", "since")[:limit]
+            )
+            AccountChange.objects.filter(account_id__in=[r[0] for r in rows]).delete()
+            return rows
+        with connection.cursor() as cursor:
+            # SKIP LOCKED: two runs at once take disjoint accounts.
+            cursor.execute(
+                """
+                DELETE FROM metrics_accountchange WHERE account_id IN (
+                    SELECT account_id FROM metrics_accountchange WHERE since <= %s
+                    ORDER BY since LIMIT %s FOR UPDATE SKIP LOCKED
+                ) RETURNING account_id, since
+                """,
+                [cutoff, limit],
+            )
+            return [(int(a), since) for a, since in cursor.fetchall()]
+
+
+def account_changes_queue(*, account_ids: Iterable[int], now: dt.datetime | None = None) -> None:
+    """Queue accounts whose signals changed outside ingestion (tickets, survey answers)."""
+    since = now or timezone.now()
+    _changes_requeue([(a, since) for a in sorted(set(account_ids))])
+
+
+def _feedback_recorded(sender: Any, *, account_ids: list[int], **kwargs: Any) -> None:
+    """Receiver of metrics.services.feedback's tickets/survey answers signals."""
+    account_changes_queue(account_ids=account_ids)
+
+
+def _changes_requeue(rows: list[tuple[int, dt.datetime]]) -> None:
+    AccountChange.objects.bulk_create(
+        [AccountChange(account_id=a, since=since) for a, since in rows], ignore_conflicts=True
+    )
+
+
+def account_figures_refresh_changed(
+    *, now: dt.datetime | None = None, limit: int = 5000
+) -> list[int]:
+    """Refresh today's figures of the accounts queued in AccountChange for at least
+    ACCOUNT_REFRESH_DEBOUNCE_SECONDS (a burst of events costs one refresh), then announce
+    them with `account_figures_refreshed`. Returns the accounts refreshed.
+
+    Safe to run twice at once: each run claims its own rows. An account that changes again
+    after the claim is queued anew; when a full recalculation holds the engine, or the
+    refresh fails, the claimed accounts go back on the queue.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.ACCOUNT_REFRESH_DEBOUNCE_SECONDS)
+    claimed = _changes_claim(cutoff=cutoff, limit=limit)
+    if not claimed:
+        return []
+    ids = [a for a, _since in claimed]
+    try:
+        written = account_figures_refresh(account_ids=ids, day=now.date())
+    except Exception:
+        _changes_requeue(claimed)
+        raise
+    if written < 0:
+        _changes_requeue(claimed)
+        return []
+    transaction.on_commit(
+        lambda: account_figures_refreshed.send(
+            sender=AccountChange, account_ids=ids, day=now.date()
+        )
+    )
+    return ids

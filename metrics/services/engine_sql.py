@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from metrics.choices import Period
 
 SCOPE = "BETWEEN %(lo)s AND %(hi)s"
+# A set of accounts instead of a slice (PostgreSQL): the few whose signals just changed.
+SCOPE_IDS = "= ANY(%(ids)s)"
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class Dialect:
         return f"CAST(({ts} AT TIME ZONE 'UTC') AS date)" if self.pg else f"date({ts})"
 
 
-def subscriptions_cte(d: Dialect) -> str:
+def subscriptions_cte(d: Dialect, scope: str = SCOPE) -> str:
     """Paid subscription lines of the slice, with the last day each counts towards MRR.
 
     A line counts from its start date to its end date, both included (a cancellation sets
@@ -115,11 +117,11 @@ def subscriptions_cte(d: Dialect) -> str:
                   AND n.start_date > s.start_date
             ) THEN {d.add("s.end_date", -1)} ELSE s.end_date END AS last_day
         FROM accounts_subscription s JOIN accounts_account a ON a.id = s.account_id
-        WHERE s.status <> 'trial' AND s.account_id {SCOPE}
+        WHERE s.status <> 'trial' AND s.account_id {scope}
     )"""
 
 
-def account_daily_sql(d: Dialect) -> str:
+def account_daily_sql(d: Dialect, scope: str = SCOPE) -> str:
     """One INSERT … SELECT that writes AccountDailyMetrics for every account of the slice
     and every day of [start, end].
 
@@ -203,12 +205,12 @@ def account_daily_sql(d: Dialect) -> str:
     WITH RECURSIVE days(d) AS (
         SELECT {start} UNION ALL SELECT {d.add("d", 1)} FROM days WHERE d < {end}
     ),
-    {subscriptions_cte(d)},
+    {subscriptions_cte(d, scope)},
     act AS (
         SELECT account_id, date,
             LEAD(date) OVER (PARTITION BY end_user_id, account_id ORDER BY date) AS next_date
         FROM metrics_enduserdailyactivity
-        WHERE account_id {SCOPE} AND date >= {d.add(start, -29)} AND date <= {end}
+        WHERE account_id {scope} AND date >= {d.add(start, -29)} AND date <= {end}
     ),
     feat AS (
         SELECT u.account_id, u.date,
@@ -216,26 +218,26 @@ def account_daily_sql(d: Dialect) -> str:
                 AS next_date
         FROM metrics_accountfeaturedailyusage u
         JOIN metrics_feature f ON f.id = u.feature_id
-        WHERE f.is_core AND u.events > 0 AND u.account_id {SCOPE}
+        WHERE f.is_core AND u.events > 0 AND u.account_id {scope}
           AND u.date >= {d.add(start, -29)} AND u.date <= {end}
     ),
     tick AS (
         SELECT account_id, {d.day_of("opened_at")} AS opened_d,
             {d.day_of("resolved_at")} AS resolved_d
         FROM metrics_ticket
-        WHERE account_id {SCOPE} AND opened_at < %(end_next_dt)s
+        WHERE account_id {scope} AND opened_at < %(end_next_dt)s
           AND (resolved_at IS NULL OR resolved_at >= %(start_dt)s
                OR opened_at >= %(start_30_dt)s)
     ),
     resp AS (
         SELECT account_id, kind, score, {d.day_of("responded_at")} AS resp_d
         FROM metrics_surveyresponse
-        WHERE account_id {SCOPE} AND kind IN ('nps', 'csat')
+        WHERE account_id {scope} AND kind IN ('nps', 'csat')
           AND responded_at >= %(start_365_dt)s AND responded_at < %(end_next_dt)s
     ),
     usage_30 AS (
         SELECT account_id, date, events FROM metrics_accountdailyusage
-        WHERE account_id {SCOPE} AND date >= {d.add(start, -29)} AND date <= {end}
+        WHERE account_id {scope} AND date >= {d.add(start, -29)} AND date <= {end}
     ),
     usage_days AS (
         SELECT account_id, date, events FROM usage_30 WHERE date >= {start}
@@ -248,7 +250,7 @@ def account_daily_sql(d: Dialect) -> str:
     ),
     seen AS (
         SELECT account_id, MAX(date) AS last_day FROM metrics_accountdailyusage
-        WHERE account_id {SCOPE} AND events > 0 AND date < {start} GROUP BY account_id
+        WHERE account_id {scope} AND events > 0 AND date < {start} GROUP BY account_id
     ),
     core_features AS (
         SELECT days.d, COUNT(f.id) AS n FROM days
@@ -260,7 +262,7 @@ def account_daily_sql(d: Dialect) -> str:
         SELECT g.account_id, g.d, {running},
             MAX(CASE WHEN u.events > 0 THEN u.date END) OVER w AS last_seen
         FROM (SELECT a.id AS account_id, days.d FROM accounts_account a CROSS JOIN days
-              WHERE a.id {SCOPE}) g
+              WHERE a.id {scope}) g
         LEFT JOIN agg x ON x.account_id = g.account_id AND x.day = g.d
         LEFT JOIN usage_days u ON u.account_id = g.account_id AND u.date = g.d
         WINDOW w AS (PARTITION BY g.account_id ORDER BY g.d ROWS UNBOUNDED PRECEDING)

@@ -9,6 +9,11 @@ A second statement runs only when the batch holds `group` calls, to attach the e
 newly linked users sent before (it must see rows committed by others while the first
 statement waited for a lock, hence its own snapshot).
 
+The same statements put the accounts they touched on the AccountChange queue, from which
+`account_figures_refresh_changed` (metrics.services.engine) refreshes their figures within
+seconds, so that health scores and playbooks react to new usage without waiting for the
+next scheduled run.
+
 Rollups, all counted from newly inserted or newly attached events only:
 - EndUserDailyActivity (user, day): events and core events.
 - AccountDailyUsage (account, day): events, core events, and active users, incremented
@@ -283,12 +288,29 @@ class IngestResult:
         return self.received - self.inserted
 
 
+def _queue_cte(source: str) -> str:
+    """A CTE that puts the accounts of CTE `source` on the AccountChange queue.
+
+    DO NOTHING on a queued account takes no lock, so concurrent batches do not wait.
+    """
+    return f""",
+queued AS (
+    INSERT INTO metrics_accountchange (account_id, since)
+    SELECT DISTINCT account_id, %(now)s::timestamptz FROM {source}
+    WHERE account_id IS NOT NULL
+    ORDER BY account_id
+    ON CONFLICT (account_id) DO NOTHING
+    RETURNING 1
+)"""
+
+
 def _ingest_sql() -> str:
     # The second column names users whose row was created by a concurrent batch after this
     # statement's snapshot and needed no change, so the join above could not see it.
     return (
         _INGEST_HEAD
         + _rollup_ctes("inserted")
+        + _queue_cte("inserted")
         + """
 SELECT (SELECT ok FROM gate), count(*),
        array_agg(DISTINCT user_id) FILTER (WHERE end_user_id IS NULL AND user_id <> '')
@@ -394,6 +416,7 @@ attached AS (
     RETURNING e.account_id, e.end_user_id, e.name, e.type, e."timestamp"
 ),"""
         + _rollup_ctes("attached")
+        + _queue_cte("attached")
         + """
 SELECT count(*) FROM attached"""
     )
@@ -527,7 +550,7 @@ def events_ingest(
         with connection.cursor() as cursor:
             cursor.execute(
                 _attach_sql("u.external_id = ANY(%(users)s::text[])"),
-                {"users": to_attach, "active_events": params["active_events"]},
+                {"users": to_attach, "active_events": params["active_events"], "now": now},
             )
             return int(cursor.fetchone()[0])
 
@@ -547,7 +570,11 @@ def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
         return 0  # no event can have been stored, so none waits for its account
     link_where = "TRUE" if account_ids is None else "a.id = ANY(%(ids)s::bigint[])"
     attach_where = "TRUE" if account_ids is None else "u.account_id = ANY(%(ids)s::bigint[])"
-    params = {"ids": list(account_ids or []), "active_events": list(settings.ACTIVE_EVENTS)}
+    params: dict[str, Any] = {
+        "ids": list(account_ids or []),
+        "active_events": list(settings.ACTIVE_EVENTS),
+        "now": timezone.now(),
+    }
 
     def run() -> int:
         with connection.cursor() as cursor:

@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
+from metrics.services.engine import account_figures_refresh_changed as refresh_changed
 from metrics.services.engine import metrics_recalculate
 
 logger = logging.getLogger(__name__)
@@ -36,3 +37,11 @@ def metrics_backfill(days: int) -> None:
     today = timezone.now().date()
     result = metrics_recalculate(start=today - dt.timedelta(days=days - 1), end=today)
     logger.info("metrics backfilled for %s days: %s account rows", days, result.account_rows)
+
+
+@shared_task(ignore_result=True)
+def account_figures_refresh_changed() -> None:
+    """Every few seconds: today's figures of the accounts whose signals just changed."""
+    refreshed = refresh_changed()
+    if refreshed:
+        logger.info("figures refreshed for %s changed accounts", len(refreshed))

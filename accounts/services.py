@@ -31,6 +31,7 @@ from accounts.models import (
     Tag,
     Task,
 )
+from accounts.signals import task_completed
 from csplatform.models import User
 
 FOUR_PLACES = Decimal("0.0001")
@@ -345,6 +346,7 @@ def task_complete(*, task: Task, actor: User | None, outcome: str = "", note: st
             source="accounts",
             metadata={"task_id": task.pk},
         )
+        task_completed.send(sender=Task, task=task, actor=actor)
     return task
 
 

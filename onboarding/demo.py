@@ -1,0 +1,5 @@
+from typing import Any
+
+
+def demo_seeded_receiver(sender: Any, **kwargs: Any) -> None:
+    pass

@@ -1,0 +1,5 @@
+from typing import Any
+
+
+def account_onboarding_panel(account: Any, user: Any) -> dict[str, Any]:
+    return {}

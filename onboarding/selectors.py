@@ -38,7 +38,7 @@ from csplatform.roles import can_edit_owned
 from metrics.models import MetricSnapshot, Ticket
 from metrics.selectors import add_months, month_start
 from metrics.services.engine_sql import Dialect
-from onboarding.choices import PlanStatus
+from onboarding.choices import PlanHealth, PlanStatus
 from onboarding.models import (
     OnboardingPlan,
     OnboardingTemplate,
@@ -190,7 +190,15 @@ def plan_list() -> QuerySet[OnboardingPlan]:
                 F("tasks_done") * 100 / NullIf(F("tasks_total"), 0),
                 Value(0),
                 output_field=IntegerField(),
-            )
+            ),
+            # Plans that need help first: stuck, behind, on track, then closed ones.
+            health_rank=Case(
+                When(~Q(status=PlanStatus.ACTIVE), then=Value(3)),
+                When(health=PlanHealth.STUCK, then=Value(0)),
+                When(health=PlanHealth.BEHIND, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            ),
         )
     )
 

@@ -448,7 +448,9 @@ def test_share_link_is_shown_once_and_only_its_hash_is_kept(client_for, world, a
 def test_ticking_from_the_plan_page_with_htmx_redirects_to_the_plan(client_for, world, alice):
     task = world.plan.tasks.get(title="Kick-off call")
     response = client_for(alice).post(
-        reverse("onboarding:plan_task_toggle", args=[task.pk]), {"done": "1"}, HTTP_HX_REQUEST="true"
+        reverse("onboarding:plan_task_toggle", args=[task.pk]),
+        {"done": "1"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 302
     assert response["Location"].startswith(world.plan.get_absolute_url())

@@ -388,6 +388,9 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "accounts.choices.GoalStatus",
         "ActivityKindEnum": "accounts.choices.ActivityKind",
         "TaskKindEnum": "accounts.choices.TaskKind",
+        "PlanStatusEnum": "onboarding.choices.PlanStatus",
+        "CriterionKindEnum": "onboarding.choices.CriterionKind",
+        "CancelReasonEnum": "onboarding.choices.CancelReason",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -396,6 +399,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "activities", "description": "The account timeline."},
         {"name": "tasks", "description": "CSM to-dos."},
         {"name": "goals", "description": "Success-plan goals and their history."},
+        {
+            "name": "onboarding",
+            "description": "Onboarding templates, plans and their tasks (SPEC §6).",
+        },
     ],
 }
 

@@ -264,26 +264,14 @@ def plan_progress(plan: OnboardingPlan, *, next_count: int = 5) -> PlanProgress:
 
 
 def account_onboarding(*, account: Account) -> OnboardingPlan | None:
-    """The account's plan in progress, else its latest one, loaded like `plan_detail`."""
-    latest = (
-        OnboardingPlan.objects.filter(account=account)
+    """The account's plan in progress, else its latest one, annotated like `plan_list`."""
+    plan = (
+        plan_list()
+        .filter(account=account)
         .order_by(
             Case(When(status=PlanStatus.ACTIVE, then=Value(0)), default=Value(1)),
             "-started_on",
             "-pk",
-        )
-        .values("pk")[:1]
-    )
-    plan = (
-        OnboardingPlan.objects.filter(pk=Subquery(latest))
-        .select_related("template")
-        .prefetch_related(
-            Prefetch(
-                "milestones",
-                queryset=PlanMilestone.objects.order_by("position", "pk").prefetch_related(
-                    Prefetch("tasks", queryset=PlanTask.objects.order_by("position", "due_on"))
-                ),
-            )
         )
         .first()
     )
@@ -291,6 +279,15 @@ def account_onboarding(*, account: Account) -> OnboardingPlan | None:
         # The panel is on the account's own page: no query for what it already has.
         plan.account = account
     return plan
+
+
+def plan_next_tasks(*, plan: OnboardingPlan, limit: int = 4) -> list[PlanTask]:
+    """The plan's open tasks, soonest due first."""
+    return list(
+        PlanTask.objects.filter(plan=plan, completed_at__isnull=True).order_by(
+            "due_on", "position", "pk"
+        )[:limit]
+    )
 
 
 def shared_plan(*, link: PlanShareLink) -> OnboardingPlan:

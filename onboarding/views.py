@@ -734,11 +734,11 @@ def _report_chart(report: selectors.Report) -> dict[str, Any]:
 
 
 def account_onboarding_panel(account: Account, user: Any) -> dict[str, Any]:
-    """Context of the onboarding panel on the account 360 page (three queries at most)."""
+    """Context of the onboarding panel on the account 360 page (two queries at most)."""
     plan = selectors.account_onboarding(account=account)
     return {
         "onboarding": plan,
-        "onboarding_progress": selectors.plan_progress(plan, next_count=4) if plan else None,
+        "onboarding_next": selectors.plan_next_tasks(plan=plan) if plan and plan.is_active else [],
         "onboarding_can_start": can_edit_owned(user, account.owner_id)
         and (plan is None or not plan.is_active),
         "today": timezone.localdate(),

@@ -29,10 +29,24 @@ def _ingest(account, events):
     batch = []
     for n, (user, name, day) in enumerate(events):
         stamp = f"{day.isoformat()}T10:00:00Z"
-        batch.append({"type": "group", "userId": user, "groupId": account.external_id,
-                      "timestamp": stamp, "messageId": f"g-{user}-{n}"})  # fmt: skip
-        batch.append({"type": "track", "userId": user, "event": name,
-                      "timestamp": stamp, "messageId": f"t-{user}-{n}"})  # fmt: skip
+        batch.append(
+            {
+                "type": "group",
+                "userId": user,
+                "groupId": account.external_id,
+                "timestamp": stamp,
+                "messageId": f"g-{user}-{n}",
+            }
+        )
+        batch.append(
+            {
+                "type": "track",
+                "userId": user,
+                "event": name,
+                "timestamp": stamp,
+                "messageId": f"t-{user}-{n}",
+            }
+        )
     messages, errors, _ = batch_parse(batch, received_at=timezone.now(), max_bytes=32 * 1024)
     assert not errors
     ingestion.events_ingest(messages=messages, received_at=timezone.now())
@@ -50,11 +64,17 @@ def plan(alice, reports):
     """Started 10 days ago; activated by 2 users of Reports and 2 active days; value at 5
     Reports events."""
     template = standard_template(name="Self-serve")
-    CriterionFactory(template=template, kind=CriterionKind.FEATURE_USERS, feature=reports,
-                     threshold=2)  # fmt: skip
+    CriterionFactory(
+        template=template, kind=CriterionKind.FEATURE_USERS, feature=reports, threshold=2
+    )
     CriterionFactory(template=template, kind=CriterionKind.ACTIVE_DAYS, threshold=2)
-    CriterionFactory(template=template, role=CriterionRole.VALUE,
-                     kind=CriterionKind.FEATURE_EVENTS, feature=reports, threshold=5)  # fmt: skip
+    CriterionFactory(
+        template=template,
+        role=CriterionRole.VALUE,
+        kind=CriterionKind.FEATURE_EVENTS,
+        feature=reports,
+        threshold=5,
+    )
     account = AccountFactory(owner=alice, external_id="ACME-1")
     return plan_start(
         account=account, template=template, started_on=TODAY() - dt.timedelta(days=10)
@@ -69,16 +89,20 @@ def test_activation_is_dated_the_day_the_last_criterion_was_met(
     plan, django_capture_on_commit_callbacks
 ):
     account = plan.account
-    _ingest(account, [
-        ("u1", "report_viewed", _day(-3)),  # before the plan started: not counted
-        ("u1", "report_viewed", _day(1)),
-        ("u1", "signed_in", _day(2)),
-        ("u2", "report_viewed", _day(4)),
-        ("u2", "report_viewed", _day(4)),
-    ])  # fmt: skip
+    _ingest(
+        account,
+        [
+            ("u1", "report_viewed", _day(-3)),  # before the plan started: not counted
+            ("u1", "report_viewed", _day(1)),
+            ("u1", "signed_in", _day(2)),
+            ("u2", "report_viewed", _day(4)),
+            ("u2", "report_viewed", _day(4)),
+        ],
+    )
     activated = []
-    signals.plan_activated.connect(lambda sender, **kw: activated.append(kw), weak=False,
-                                   dispatch_uid="test-activated")  # fmt: skip
+    signals.plan_activated.connect(
+        lambda sender, **kw: activated.append(kw), weak=False, dispatch_uid="test-activated"
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
             found = plans_detect()
@@ -96,21 +120,26 @@ def test_activation_is_dated_the_day_the_last_criterion_was_met(
     assert (criteria["feature_events"].current, criteria["feature_events"].met_on) == (3, None)
     assert plan.value_on is None
     assert [row[0] for row in found.activated] == [plan.pk]
-    assert activated == [{"signal": signals.plan_activated, "plan_ids": [plan.pk],
-                          "account_ids": [plan.account_id]}]  # fmt: skip
+    assert activated == [
+        {"signal": signals.plan_activated, "plan_ids": [plan.pk], "account_ids": [plan.account_id]}
+    ]
     assert Activity.objects.filter(
         account=account, subject=f"Account activated on {_day(4).isoformat()}, day 4 of onboarding"
     ).exists()
 
 
 def test_value_is_dated_the_day_the_running_count_crossed_the_threshold(plan):
-    _ingest(plan.account, [("u1", "report_viewed", _day(1))] * 1 + [
-        ("u1", "report_viewed", _day(3)),
-        ("u2", "report_viewed", _day(3)),
-        ("u2", "report_viewed", _day(6)),
-        ("u1", "report_viewed", _day(6)),
-        ("u1", "report_viewed", _day(8)),
-    ])  # fmt: skip
+    _ingest(
+        plan.account,
+        [("u1", "report_viewed", _day(1))] * 1
+        + [
+            ("u1", "report_viewed", _day(3)),
+            ("u2", "report_viewed", _day(3)),
+            ("u2", "report_viewed", _day(6)),
+            ("u1", "report_viewed", _day(6)),
+            ("u1", "report_viewed", _day(8)),
+        ],
+    )
 
     plans_detect()
 
@@ -144,10 +173,18 @@ def test_any_criterion_activates_on_the_first_one_met(plan):
 def test_a_milestone_criterion_is_met_when_the_milestone_is_reached(alice, reports):
     template = standard_template(name="Guided")
     kickoff = template.milestones.get(name="Kick-off")
-    CriterionFactory(template=template, role=CriterionRole.VALUE, kind=CriterionKind.MILESTONE,
-                     milestone=kickoff, threshold=1)  # fmt: skip
-    plan = plan_start(account=AccountFactory(owner=alice), template=template,
-                      started_on=TODAY() - dt.timedelta(days=3))  # fmt: skip
+    CriterionFactory(
+        template=template,
+        role=CriterionRole.VALUE,
+        kind=CriterionKind.MILESTONE,
+        milestone=kickoff,
+        threshold=1,
+    )
+    plan = plan_start(
+        account=AccountFactory(owner=alice),
+        template=template,
+        started_on=TODAY() - dt.timedelta(days=3),
+    )
 
     for t in plan.tasks.filter(milestone__name="Kick-off"):
         plan_task_set_done(plan_task=t, done=True, actor=alice)
@@ -189,8 +226,9 @@ def test_health_moves_from_on_track_to_behind_to_stuck_and_back(
         return plan.health
 
     changes = []
-    signals.plan_health_changed.connect(lambda sender, **kw: changes.extend(kw["changes"]),
-                                        weak=False, dispatch_uid="test-health")  # fmt: skip
+    signals.plan_health_changed.connect(
+        lambda sender, **kw: changes.extend(kw["changes"]), weak=False, dispatch_uid="test-health"
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
             # The kick-off call was due on day 2.

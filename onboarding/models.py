@@ -53,8 +53,8 @@ class PlanSettings(models.Model):
         default=14,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_(
-            "A plan is Stuck when work is overdue and no task, milestone or criterion has "
-            "moved for this many days."
+            "A plan is Stuck when work is overdue and no task or milestone has moved for "
+            "this many days."
         ),
     )
     first_qbr_after_days = models.PositiveSmallIntegerField(

@@ -17,9 +17,10 @@ A plan is activated on the day its activation criteria are met (the last of them
 first with "any"), and reaches value on the day its value criteria are met. Both are
 claimed with a conditional UPDATE … RETURNING, so two runs at once record it once.
 
-Health (active plans): Stuck when a task is overdue and nothing moved (task done,
-milestone reached, criterion met, or the start) for `stuck_after_days`; Behind when a task
-is overdue by more than `behind_after_days`; else On track.
+Health (active plans): Stuck when a task is overdue and the plan's work has not moved (a
+task done, a milestone reached, or the start) for `stuck_after_days`; Behind when a task is
+overdue by more than `behind_after_days`; else On track. Usage does not count as progress:
+an account can be active in the product while its onboarding project stalls.
 """
 
 from __future__ import annotations
@@ -269,11 +270,10 @@ def _detected_record(detected: Detected, *, now: dt.datetime) -> None:
 
 def health_refresh_sql(d: Dialect, scope: str) -> str:
     plan = _table(OnboardingPlan)
-    task, crit, milestone = _table(PlanTask), _table(PlanCriterion), _table(PlanMilestone)
+    task, milestone = _table(PlanTask), _table(PlanMilestone)
     last = "p.started_on"
     for expr in (
         f"(SELECT {d.day_of('MAX(t.completed_at)')} FROM {task} t WHERE t.plan_id = p.id)",
-        f"(SELECT MAX(c.met_on) FROM {crit} c WHERE c.plan_id = p.id)",
         f"(SELECT MAX(m.completed_on) FROM {milestone} m WHERE m.plan_id = p.id)",
     ):
         last = d.greatest(last, f"COALESCE({expr}, p.started_on)")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Layout, Row, Submit
+from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import DATE
+from accounts.forms import DATE, _helper
 from accounts.models import Account
 from metrics.models import Feature
 from metrics.views_dashboard import DashboardFilterForm
@@ -26,16 +25,6 @@ from onboarding.models import (
     TemplateTask,
 )
 from onboarding.selectors import template_for_account
-
-
-def _helper(submit_label: Any, *, layout: Layout | None = None) -> FormHelper:
-    helper = FormHelper()
-    helper.form_method = "post"
-    if layout is not None:
-        helper.layout = layout
-    helper.add_input(Submit("save", submit_label))
-    return helper
-
 
 # Plans ---------------------------------------------------------------------------------
 

@@ -203,24 +203,26 @@ def plan_list() -> QuerySet[OnboardingPlan]:
     )
 
 
+def plan_steps_prefetch() -> list[Prefetch]:
+    """Milestones with their tasks, and the criteria, as the plan page and the API show them."""
+    tasks = PlanTask.objects.select_related("completed_by", "completed_by_contact", "task")
+    return [
+        Prefetch(
+            "milestones",
+            queryset=PlanMilestone.objects.order_by("position", "pk").prefetch_related(
+                Prefetch("tasks", queryset=tasks.order_by("position", "due_on", "pk"))
+            ),
+        ),
+        Prefetch("criteria", queryset=PlanCriterion.objects.select_related("feature", "milestone")),
+    ]
+
+
 def plan_detail(*, pk: int) -> OnboardingPlan:
     """One plan with everything its page shows, in a fixed number of queries."""
-    tasks = PlanTask.objects.select_related(
-        "completed_by", "completed_by_contact", "task"
-    ).order_by("position", "due_on", "pk")
     return (
         OnboardingPlan.objects.select_related("account", "account__owner", "template", "created_by")
         .prefetch_related(
-            Prefetch(
-                "milestones",
-                queryset=PlanMilestone.objects.order_by("position", "pk").prefetch_related(
-                    Prefetch("tasks", queryset=tasks)
-                ),
-            ),
-            Prefetch(
-                "criteria",
-                queryset=PlanCriterion.objects.select_related("feature", "milestone"),
-            ),
+            *plan_steps_prefetch(),
             Prefetch(
                 "share_links",
                 queryset=PlanShareLink.objects.select_related("contact", "created_by"),

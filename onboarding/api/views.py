@@ -37,8 +37,6 @@ from onboarding.filtersets import PlanFilterSet, PlanTaskFilterSet
 from onboarding.models import (
     OnboardingPlan,
     OnboardingTemplate,
-    PlanCriterion,
-    PlanMilestone,
     PlanTask,
     TemplateCriterion,
     TemplateMilestone,
@@ -163,19 +161,7 @@ class PlanViewSet(OwnedByAccount, viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[OnboardingPlan]:
         qs = selectors.plan_list()
         if self.action == "retrieve":
-            tasks = PlanTask.objects.order_by("position", "pk")
-            qs = qs.prefetch_related(
-                Prefetch(
-                    "milestones",
-                    queryset=PlanMilestone.objects.order_by("position", "pk").prefetch_related(
-                        Prefetch("tasks", queryset=tasks)
-                    ),
-                ),
-                Prefetch(
-                    "criteria",
-                    queryset=PlanCriterion.objects.select_related("feature", "milestone"),
-                ),
-            )
+            qs = qs.prefetch_related(*selectors.plan_steps_prefetch())
         return qs.order_by("-started_on", "-pk")
 
     def owner_id_of(self, obj: OnboardingPlan) -> int | None:

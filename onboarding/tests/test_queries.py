@@ -100,19 +100,19 @@ def test_plan_page(client_for, alice, template, django_assert_max_num_queries):
     )
 
 
-def test_template_page(client_for, lead, template, django_assert_max_num_queries):
+def add_template_tasks(template, n: int) -> None:
     milestone = template.milestones.first()
+    TemplateTask.objects.bulk_create(
+        TemplateTask(milestone=milestone, title=f"T{i}", side=TaskSide.US, due_day=3)
+        for i in range(n)
+    )
 
-    def grow(n):
-        TemplateTask.objects.bulk_create(
-            TemplateTask(milestone=milestone, title=f"T{i}", side=TaskSide.US, due_day=3)
-            for i in range(n)
-        )
 
+def test_template_page(client_for, lead, template, django_assert_max_num_queries):
     same_for_5_and_50(
         client_for(lead),
         reverse("onboarding:template_detail", args=[template.pk]),
-        grow,
+        lambda n: add_template_tasks(template, n),
         django_assert_max_num_queries,
     )
 
@@ -168,14 +168,9 @@ def test_api_plan_detail(alice, template, django_assert_max_num_queries):
 
 
 def test_api_templates_with_many_tasks(lead, template, django_assert_max_num_queries):
-    milestone = template.milestones.first()
-
-    def grow(n):
-        TemplateTask.objects.bulk_create(
-            TemplateTask(milestone=milestone, title=f"T{i}", side=TaskSide.US, due_day=3)
-            for i in range(n)
-        )
-
     same_for_5_and_50(
-        api_client(lead), "/api/v1/onboarding/templates/", grow, django_assert_max_num_queries
+        api_client(lead),
+        "/api/v1/onboarding/templates/",
+        lambda n: add_template_tasks(template, n),
+        django_assert_max_num_queries,
     )

@@ -483,3 +483,11 @@ def test_plan_csv_has_every_filtered_plan_with_its_figures(client_for, world, vi
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["account"] == "Acme Rockets"
     assert row["tasks"] == "4" and row["tasks done"] == "0" and row["current step"] == "Kick-off"
+
+
+def test_the_pages_speak_russian(client_for, world, vic):
+    c = client_for(vic)
+    plans = c.get(reverse("onboarding:plans"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    plan = c.get(world.plan.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Планы онбординга" in plans
+    assert "Текущий этап" in plan and "Активация и ценность" in plan

@@ -161,9 +161,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
     account_name = serializers.CharField(source="account.name", read_only=True)
     owner = serializers.IntegerField(source="account.owner_id", read_only=True)
-    progress = serializers.IntegerField(
-        read_only=True, help_text=_("Tasks done, as a percentage.")
-    )
+    progress = serializers.IntegerField(read_only=True, help_text=_("Tasks done, as a percentage."))
     tasks_done = serializers.IntegerField(read_only=True)
     tasks_total = serializers.IntegerField(read_only=True)
     overdue = serializers.IntegerField(read_only=True, help_text=_("Open tasks past due."))

@@ -271,7 +271,7 @@ METRICS: dict[str, MetricDefinition] = {
             "average_onboarding_days",
             _("Average onboarding time"),
             _(
-                "Total days from start to completion of the cohort's completed plans ÷ plans of the cohort that completed."
+                "Total days from start to completion of the completed plans in the cohort ÷ plans in the cohort that completed."
             ),
             Unit.DAYS,
             False,
@@ -280,7 +280,7 @@ METRICS: dict[str, MetricDefinition] = {
             "time_to_value_median",
             _("Time to value (median)"),
             _(
-                "Median days from a plan's start to its time-to-value point (its value criteria met, or its completion when it has none), over the cohort's plans that reached it."
+                "Median days from the start of a plan to its time-to-value point (its value criteria met, or its completion when it has none), over the plans in the cohort that reached it."
             ),
             Unit.DAYS,
             False,
@@ -289,7 +289,7 @@ METRICS: dict[str, MetricDefinition] = {
             "time_to_value_mean",
             _("Time to value (mean)"),
             _(
-                "Mean days from a plan's start to its time-to-value point, over the cohort's plans that reached it."
+                "Mean days from the start of a plan to its time-to-value point, over the plans in the cohort that reached it."
             ),
             Unit.DAYS,
             False,

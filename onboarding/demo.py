@@ -32,7 +32,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.choices import AccountStatus, ActivityKind, LifecycleStage, TaskStatus, TouchModel
-from accounts.models import Account, Activity
+from accounts.models import Account, Activity, Contact
 from metrics.models import Feature
 from onboarding.choices import CancelReason, CriterionKind, CriterionRole, PlanStatus, TaskSide
 from onboarding.models import (
@@ -239,8 +239,9 @@ def demo_plans_create(
             fates.append(fate[0])
             rngs.append(rng)
         drafts = plan_drafts_build(starts=starts)
+        contacts = _first_contacts([a.pk for a, _t, _d in starts])
         for draft, fate, rng in zip(drafts, fates, rngs, strict=True):
-            _play(draft, fate, rng, today)
+            _play(draft, fate, rng, today, contacts.get(draft.plan.account.pk))
         plans = plan_drafts_write(drafts=drafts, record=False)
         _timeline_write(plans)
         result.plans += len(plans)
@@ -254,6 +255,20 @@ def demo_plans_create(
     plans_detect(record=False)
     plans_health_refresh(record=False, today=today)
     return result
+
+
+def _first_contacts(account_ids: list[int]) -> dict[int, int]:
+    """Each account's primary (else first) contact, in one query."""
+    if not account_ids:
+        return {}
+    first: dict[int, int] = {}
+    for account_id, contact_id in (
+        Contact.objects.filter(account_id__in=account_ids)
+        .order_by("account_id", "-is_primary", "pk")
+        .values_list("account_id", "pk")
+    ):
+        first.setdefault(account_id, contact_id)
+    return first
 
 
 def _timeline_write(plans: list[OnboardingPlan]) -> None:
@@ -285,8 +300,12 @@ def _timeline_write(plans: list[OnboardingPlan]) -> None:
     Activity.objects.bulk_create(entries, batch_size=1000)
 
 
-def _play(draft: PlanDraft, fate: str, rng: random.Random, today: dt.date) -> None:
-    """Tick the draft's tasks and stamp its dates as this fate would have them by today."""
+def _play(
+    draft: PlanDraft, fate: str, rng: random.Random, today: dt.date, contact: int | None
+) -> None:
+    """Tick the draft's tasks and stamp its dates as this fate would have them by today.
+
+    The customer's tasks are ticked by `contact` (the account's primary contact)."""
     plan = draft.plan
     start = plan.started_on
     if fate == "active":
@@ -324,9 +343,13 @@ def _play(draft: PlanDraft, fate: str, rng: random.Random, today: dt.date) -> No
             if index in draft.csm_tasks and plan.status != PlanStatus.ACTIVE:
                 draft.csm_tasks[index].status = TaskStatus.CANCELLED
             continue
+        if fate == "active" and index == len(draft.tasks) - 1:
+            continue  # a plan in progress has its last task still to do
         task.completed_at = _at(done_day, rng)
         if task.side == US:
             task.completed_by_id = plan.account.owner_id
+        else:
+            task.completed_by_contact_id = contact
         if index in draft.csm_tasks:
             csm = draft.csm_tasks[index]
             csm.status, csm.completed_at, csm.outcome = TaskStatus.DONE, task.completed_at, "Done"

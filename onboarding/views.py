@@ -384,7 +384,13 @@ def share_link_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             return render(
                 request,
                 "onboarding/share_created.html",
-                {**context, "plan": plan, "link": link, "url": url},
+                {
+                    **context,
+                    "plan": plan,
+                    "link": link,
+                    "url": url,
+                    "emailed": form.cleaned_data["send_email"],
+                },
             )
     status = 400 if form.errors else 200
     return render(request, FORM, {"form": form, **context}, status=status)

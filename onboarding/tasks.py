@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -41,14 +42,23 @@ def plan_autostart_account(account_id: int) -> int:
     return len(plans.plans_autostart(account_ids=[account_id]))
 
 
+_asked_at = 0.0
+
+
 def plans_detect_soon() -> None:
     """Ask for one detection run in ONBOARDING_DETECT_DELAY_SECONDS, however often called.
 
-    Called for every ingested batch, so it costs one cache ADD; the batches that arrive
-    while a run is pending are covered by it. Without a cache or broker the scheduled run
-    (every 10 minutes) still comes.
+    Called for every ingested batch: a process asks the cache at most once every few
+    seconds (no I/O in between), and a cache ADD lets one run be queued per delay for all
+    processes; batches that arrive while a run is pending are covered by it. Without a
+    cache or broker the scheduled run (every 10 minutes) still comes.
     """
+    global _asked_at
     delay = settings.ONBOARDING_DETECT_DELAY_SECONDS
+    now = time.monotonic()
+    if now - _asked_at < min(5, delay):
+        return
+    _asked_at = now
     try:
         first = cache.add(DETECT_SOON_KEY, 1, timeout=delay)
     except Exception:

@@ -13,17 +13,23 @@ from django.utils.translation import gettext_lazy as _
 def _account_saved(
     sender: Any, instance: Any, created: bool = False, raw: bool = False, **kwargs: Any
 ) -> None:
-    """A new account in the onboarding stage may get a plan from the matching template."""
-    from accounts.choices import LifecycleStage
+    """A new account in the onboarding stage may get a plan from the matching template; a
+    churned one stops its plan."""
+    from accounts.choices import AccountStatus, LifecycleStage
+    from onboarding.tasks import plan_autostart_account, plans_stop_churned
 
-    if raw or not created or not settings.ONBOARDING_AUTO_START:
+    if raw:
+        return
+    if instance.status == AccountStatus.CHURNED and not created:
+        # After commit, so the task sees the account; robust, so a broker outage never
+        # fails the save.
+        transaction.on_commit(partial(plans_stop_churned.delay, instance.pk), robust=True)
+        return
+    if not created or not settings.ONBOARDING_AUTO_START:
         return
     if instance.lifecycle_stage != LifecycleStage.ONBOARDING:
         return
-    from onboarding.tasks import plan_autostart_account
-
-    # After commit, so the task sees the account; robust, so a broker outage never fails
-    # the save (the periodic sweep starts the plan later).
+    # The periodic sweep starts the plan later if the broker is down now.
     transaction.on_commit(partial(plan_autostart_account.delay, instance.pk), robust=True)
 
 

@@ -42,6 +42,12 @@ def plan_autostart_account(account_id: int) -> int:
     return len(plans.plans_autostart(account_ids=[account_id]))
 
 
+@shared_task(name="onboarding.tasks.plans_stop_churned")
+def plans_stop_churned(account_id: int) -> int:
+    """Cancel the plan in progress of an account that churned."""
+    return len(plans.plans_cancel_for_churned(account_ids=[account_id]))
+
+
 _asked_at = 0.0
 
 

@@ -32,7 +32,7 @@ from accounts.services import activity_record, task_complete, task_create, task_
 from csplatform.models import User
 from csplatform.signals import announce_on_commit
 from onboarding import signals
-from onboarding.choices import CriterionRole, PlanHealth, PlanStatus, TaskSide
+from onboarding.choices import CancelReason, CriterionRole, PlanHealth, PlanStatus, TaskSide
 from onboarding.models import (
     OnboardingPlan,
     OnboardingTemplate,
@@ -627,3 +627,16 @@ def plan_cancel(
             metadata={"plan_id": plan.pk, "reason": reason},
         )
     return plan
+
+
+def plans_cancel_for_churned(*, account_ids: Sequence[int]) -> list[OnboardingPlan]:
+    """Cancel the plans in progress of these accounts that have churned (reason: churned)."""
+    plans = OnboardingPlan.objects.filter(
+        account_id__in=list(account_ids),
+        account__status=AccountStatus.CHURNED,
+        status=PlanStatus.ACTIVE,
+    )
+    return [
+        plan_cancel(plan=plan, reason=CancelReason.CHURNED)
+        for plan in plans.select_related("account")
+    ]

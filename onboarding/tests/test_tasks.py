@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.choices import BusinessModel, LifecycleStage, Tier, TouchModel
-from accounts.models import Account
+from accounts.models import Account, Task
 from accounts.tests.factories import AccountFactory
 from csplatform.celery import app
 from metrics.models import AccountDailyUsage
 from metrics.signals import usage_recorded
 from onboarding import tasks
-from onboarding.choices import CriterionKind, PlanHealth
+from onboarding.choices import CriterionKind, PlanHealth, PlanStatus
 from onboarding.models import OnboardingPlan
 from onboarding.selectors import template_for_account
 from onboarding.services.plans import plan_start
@@ -185,3 +185,17 @@ def test_the_scheduled_tasks_detect_and_rate_every_plan(alice):
     plan.refresh_from_db()
     # Five days in, the kick-off call (day 2) is 3 days late: not more than 3.
     assert plan.activated_on == timezone.localdate() and plan.health == PlanHealth.ON_TRACK
+
+
+def test_a_plan_stops_when_its_account_churns(
+    alice, auto_template, django_capture_on_commit_callbacks
+):
+    account = AccountFactory(owner=alice, touch_model=TouchModel.LOW)
+    plan = plan_start(account=account, template=auto_template, actor=alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_services.account_update(account=account, actor=alice, status="churned")
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.CANCELLED and plan.cancel_reason == "churned"
+    assert not Task.objects.filter(account=account, source="onboarding", status="open").exists()

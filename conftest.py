@@ -1,6 +1,7 @@
 """Test-wide set-up: real PostgreSQL and Redis by default, and the personas of the role matrix."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_ENV", "test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform")
@@ -71,3 +72,38 @@ def client_for(client):
         return c
 
     return make
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium():
+    """Debian's headless Chromium driven by Playwright; the test is skipped without it."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs the system Chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium):
+    """A fresh browser profile at 1280 px, as a person at a laptop has."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()

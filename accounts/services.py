@@ -32,6 +32,7 @@ from accounts.models import (
     Task,
 )
 from accounts.selectors import subscriptions_paying_on
+from accounts.signals import task_completed
 from csplatform.models import User
 
 FOUR_PLACES = Decimal("0.0001")
@@ -349,6 +350,7 @@ def task_complete(*, task: Task, actor: User | None, outcome: str = "", note: st
             source="accounts",
             metadata={"task_id": task.pk},
         )
+        task_completed.send(sender=Task, task=task, actor=actor)
     return task
 
 

@@ -6,7 +6,6 @@ render or redirect. Everyone logged in may read; writes follow SPEC §0.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -48,6 +47,7 @@ from accounts.forms import (
 )
 from accounts.models import Account, Contact, Goal, Subscription, Task
 from accounts.panels import account_panels
+from csplatform.exports import csv_response
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
 
@@ -194,46 +194,27 @@ CSV_COLUMNS = [
 ]
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: Any) -> Any:
-    # Spreadsheets run cells starting with these as formulas; neutralise them.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def _account_csv_rows(accounts: Any) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow([str(label) for _key, label in CSV_COLUMNS])
+def _account_csv_rows(accounts: Any) -> Iterator[list[Any]]:
     for a in accounts.iterator(chunk_size=CSV_CHUNK):
-        yield writer.writerow(
-            [
-                _csv_safe(v)
-                for v in (
-                    a.pk,
-                    a.name,
-                    a.external_id,
-                    a.domain,
-                    str(a.owner) if a.owner else "",
-                    a.get_tier_display(),
-                    a.get_touch_model_display(),
-                    a.get_lifecycle_stage_display(),
-                    a.get_status_display(),
-                    a.currency,
-                    f"{a.mrr:.2f}",
-                    f"{a.arr:.2f}",
-                    a.renewal_date.isoformat() if a.renewal_date else "",
-                    a.days_to_renewal,
-                    a.customer_since.isoformat() if a.customer_since else "",
-                    a.open_tasks,
-                    a.tasks_due,
-                )
-            ]
-        )
+        yield [
+            a.pk,
+            a.name,
+            a.external_id,
+            a.domain,
+            str(a.owner) if a.owner else "",
+            a.get_tier_display(),
+            a.get_touch_model_display(),
+            a.get_lifecycle_stage_display(),
+            a.get_status_display(),
+            a.currency,
+            f"{a.mrr:.2f}",
+            f"{a.arr:.2f}",
+            a.renewal_date.isoformat() if a.renewal_date else "",
+            a.days_to_renewal,
+            a.customer_since.isoformat() if a.customer_since else "",
+            a.open_tasks,
+            a.tasks_due,
+        ]
 
 
 @login_required
@@ -243,12 +224,11 @@ def account_list(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResp
     # Grouped queries drop Meta.ordering; the pk makes every page boundary stable.
     accounts = accounts.order_by(*(accounts.query.order_by or ("name",)), "pk")
     if request.GET.get("format") == "csv":
-        response = StreamingHttpResponse(
-            _account_csv_rows(accounts), content_type="text/csv; charset=utf-8"
+        return csv_response(
+            filename=f"accounts-{timezone.localdate().isoformat()}.csv",
+            header=[label for _key, label in CSV_COLUMNS],
+            rows=_account_csv_rows(accounts),
         )
-        stamp = timezone.localdate().isoformat()
-        response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.csv"'
-        return response
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -30,6 +30,8 @@ CSM_WRITABLE = {
         "importjob",
     ),
     "metrics": ("ticket", "surveyresponse"),
+    # Templates are the CS Lead's; a CSM runs the plans of the accounts they own.
+    "onboarding": ("onboardingplan", "planmilestone", "plantask", "plancriterion", "plansharelink"),
 }
 
 

@@ -80,10 +80,20 @@ def api_key_hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def secret_token_new(*, prefix: str = "") -> tuple[str, str]:
+    """A random URL-safe token and the hash to store instead of it (links, keys).
+
+    Only the hash is kept, so a copy of the database cannot be used to follow a link or
+    call the API; the raw token is shown or sent once by the caller.
+    """
+    raw = prefix + secrets.token_urlsafe(32)
+    return raw, api_key_hash(raw)
+
+
 def api_key_create(*, user: User, name: str) -> tuple[ApiKey, str]:
     """Create a key and return it with its raw value, which is never stored."""
-    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(user=user, name=name, prefix=raw[:12], hashed_key=api_key_hash(raw))
+    raw, hashed = secret_token_new(prefix=API_KEY_PREFIX)
+    key = ApiKey.objects.create(user=user, name=name, prefix=raw[:12], hashed_key=hashed)
     return key, raw
 
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "csplatform",
     "accounts",
     "metrics",
+    "onboarding",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=10),
         "options": {"expires": 3000},
     },
+    "onboarding-detect": {
+        "task": "onboarding.tasks.plans_detect_all",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 540},
+    },
+    "onboarding-health-refresh": {
+        "task": "onboarding.tasks.plans_health_refresh_all",
+        "schedule": crontab(minute=25),
+        "options": {"expires": 3000},
+    },
+    "onboarding-autostart-sweep": {
+        "task": "onboarding.tasks.plans_autostart_sweep",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 840},
+    },
 }
 
 # Signals and metrics -------------------------------------------------------------------
@@ -314,6 +330,21 @@ if METRICS_ENGINE_WORKERS < 1:
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
 # No contact is surveyed by hand twice within this many days (schedules have their own).
 SURVEY_QUIET_PERIOD_DAYS = env.int("SURVEY_QUIET_PERIOD_DAYS", default=60)
+
+# Onboarding ----------------------------------------------------------------------------
+# New accounts in the onboarding stage get a plan from the best matching template that is
+# set to start automatically (accounts created up to this many days ago count as new).
+ONBOARDING_AUTO_START = env.bool("ONBOARDING_AUTO_START", default=True)
+ONBOARDING_AUTO_START_WINDOW_DAYS = env.int("ONBOARDING_AUTO_START_WINDOW_DAYS", default=30)
+# Shared plan links: default and longest lifetime in days.
+ONBOARDING_SHARE_LINK_DAYS = env.int("ONBOARDING_SHARE_LINK_DAYS", default=30)
+ONBOARDING_SHARE_LINK_MAX_DAYS = env.int("ONBOARDING_SHARE_LINK_MAX_DAYS", default=180)
+# Seconds between new usage arriving and the activation check it triggers (debounced).
+ONBOARDING_DETECT_DELAY_SECONDS = env.int("ONBOARDING_DETECT_DELAY_SECONDS", default=60)
+if not 1 <= ONBOARDING_SHARE_LINK_DAYS <= ONBOARDING_SHARE_LINK_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "ONBOARDING_SHARE_LINK_DAYS must be between 1 and ONBOARDING_SHARE_LINK_MAX_DAYS."
+    )
 
 # Cache ---------------------------------------------------------------------------------
 CACHES = {
@@ -351,6 +382,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="6000/minute"),
+        # Pages behind a link and no login (shared onboarding plans), per client address.
+        "public_link": env.str("PUBLIC_LINK_THROTTLE", default="120/minute"),
     },
     "EXCEPTION_HANDLER": "csplatform.api.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -373,6 +406,9 @@ SPECTACULAR_SETTINGS = {
         "GoalStatusEnum": "accounts.choices.GoalStatus",
         "ActivityKindEnum": "accounts.choices.ActivityKind",
         "TaskKindEnum": "accounts.choices.TaskKind",
+        "PlanStatusEnum": "onboarding.choices.PlanStatus",
+        "CriterionKindEnum": "onboarding.choices.CriterionKind",
+        "CancelReasonEnum": "onboarding.choices.CancelReason",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -381,6 +417,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "activities", "description": "The account timeline."},
         {"name": "tasks", "description": "CSM to-dos."},
         {"name": "goals", "description": "Success-plan goals and their history."},
+        {
+            "name": "onboarding",
+            "description": "Onboarding templates, plans and their tasks (SPEC §6).",
+        },
     ],
 }
 

@@ -35,6 +35,7 @@ urlpatterns = [
     # Segment-compatible tracking API at the paths Segment clients use.
     path("v1/", include("metrics.tracking_urls")),
     path("metrics/", include("metrics.urls")),
+    path("onboarding/", include("onboarding.urls")),
     path("", include("accounts.urls")),
 ]
 

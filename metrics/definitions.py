@@ -250,6 +250,60 @@ METRICS: dict[str, MetricDefinition] = {
             (Benchmark(_("no card"), 18, 18), Benchmark(_("opt-out trial"), 48, 48)),
         ),
         MetricDefinition(
+            "activation_rate",
+            _("Activation rate"),
+            _(
+                "Onboarding plans started in the period (the cohort) whose activation criteria are met ÷ plans in the cohort × 100."
+            ),
+            Unit.PERCENT,
+        ),
+        MetricDefinition(
+            "onboarding_completion_rate",
+            _("Onboarding completion rate"),
+            _(
+                "Onboarding plans started in the period (the cohort: start month, quarter or year) that completed ÷ plans in the cohort × 100."
+            ),
+            Unit.PERCENT,
+            True,
+            (Benchmark(_("good for B2B"), 40, 60), Benchmark(_("good for B2C"), 30, 50)),
+        ),
+        MetricDefinition(
+            "average_onboarding_days",
+            _("Average onboarding time"),
+            _(
+                "Total days from start to completion of the completed plans in the cohort ÷ plans in the cohort that completed."
+            ),
+            Unit.DAYS,
+            False,
+        ),
+        MetricDefinition(
+            "time_to_value_median",
+            _("Time to value (median)"),
+            _(
+                "Median days from the start of a plan to its time-to-value point (its value criteria met, or its completion when it has none), over the plans in the cohort that reached it."
+            ),
+            Unit.DAYS,
+            False,
+        ),
+        MetricDefinition(
+            "time_to_value_mean",
+            _("Time to value (mean)"),
+            _(
+                "Mean days from the start of a plan to its time-to-value point, over the plans in the cohort that reached it."
+            ),
+            Unit.DAYS,
+            False,
+        ),
+        MetricDefinition(
+            "onboarding_tickets_per_day",
+            _("Tickets per day in onboarding"),
+            _(
+                "Tickets opened in the period by accounts with an onboarding plan in progress that day ÷ days in the period."
+            ),
+            Unit.RATIO,
+            False,
+        ),
+        MetricDefinition(
             "win_back_rate",
             _("Win-back rate"),
             _(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -45,6 +44,7 @@ from accounts.importers import (
     rows_parse,
 )
 from accounts.models import Contact
+from csplatform.exports import csv_lines
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
 from metrics.choices import ResponseSource, TicketChannel, TicketPriority, TicketStatus
@@ -169,51 +169,37 @@ def feedback_template_csv(*, kind: str) -> str:
     return out.getvalue()
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    # Spreadsheets run cells starting with these as formulas; neutralise them.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def tickets_csv_rows(*, tickets: QuerySet[Ticket]) -> Iterator[str]:
     """Tickets as CSV in the import's own columns, so an export can be edited and re-imported."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
     names = [c.name for c in COLUMNS[TICKETS]]
-    yield writer.writerow(names)
-    for ticket in tickets.iterator(chunk_size=2000):
-        values = {
-            "account_external_id": ticket.account.external_id,
-            "account_name": ticket.account.name,
-            **{n: getattr(ticket, n) for n in ("external_id", *_TICKET_FIELDS)},
-        }
-        yield writer.writerow([_csv_cell(values[n]) for n in names])
+
+    def rows() -> Iterator[list[Any]]:
+        for ticket in tickets.iterator(chunk_size=2000):
+            values = {
+                "account_external_id": ticket.account.external_id,
+                "account_name": ticket.account.name,
+                **{n: getattr(ticket, n) for n in ("external_id", *_TICKET_FIELDS)},
+            }
+            yield [values[n] for n in names]
+
+    return csv_lines(names, rows())
 
 
 def survey_responses_csv_rows(*, responses: QuerySet[SurveyResponse]) -> Iterator[str]:
     """Responses as CSV in the import's own columns (re-importable)."""
-    writer = csv.writer(_Echo(), lineterminator="\n")
     names = [c.name for c in COLUMNS[RESPONSES]]
-    yield writer.writerow(names)
-    for response in responses.iterator(chunk_size=2000):
-        values = {
-            "account_external_id": response.account.external_id,
-            "account_name": response.account.name,
-            "contact_email": response.contact.email if response.contact else "",
-            **{n: getattr(response, n) for n in ("external_id", *_RESPONSE_FIELDS)},
-        }
-        yield writer.writerow([_csv_cell(values[n]) for n in names])
+
+    def rows() -> Iterator[list[Any]]:
+        for response in responses.iterator(chunk_size=2000):
+            values = {
+                "account_external_id": response.account.external_id,
+                "account_name": response.account.name,
+                "contact_email": response.contact.email if response.contact else "",
+                **{n: getattr(response, n) for n in ("external_id", *_RESPONSE_FIELDS)},
+            }
+            yield [values[n] for n in names]
+
+    return csv_lines(names, rows())
 
 
 # Plan -----------------------------------------------------------------------------------

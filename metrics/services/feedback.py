@@ -20,9 +20,7 @@ by hand, which fail with a clear error instead.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,7 +51,8 @@ from accounts.models import Account, Activity, Contact
 from accounts.services import activity_record
 from csplatform.choices import NotificationCategory
 from csplatform.models import User
-from csplatform.services import email_enqueue
+from csplatform.services import api_key_hash, email_enqueue, secret_token_new
+from csplatform.signals import announce_on_commit
 from metrics.choices import ResponseSource, SurveyKind
 from metrics.models import SurveyResponse, SurveySchedule, SurveySend, Ticket
 
@@ -77,16 +76,7 @@ def feedback_recorded_announce(
     if not ids:
         return
     signal = tickets_recorded if model is Ticket else survey_responses_recorded
-
-    def send() -> None:
-        for receiver, result in signal.send_robust(
-            sender=model, ids=ids, account_ids=sorted(set(account_ids))
-        ):
-            if isinstance(result, Exception):
-                # A receiver's failure must not undo or fail the write that announced it.
-                logger.error("%s receiver %r failed", model.__name__, receiver, exc_info=result)
-
-    transaction.on_commit(send)
+    announce_on_commit(signal, sender=model, ids=ids, account_ids=sorted(set(account_ids)))
 
 
 # Validation ------------------------------------------------------------------------------
@@ -235,12 +225,11 @@ def survey_response_upsert(
 
 def survey_token_hash(token: str) -> str:
     # The token carries 256 random bits, so a fast hash is enough (as for API keys).
-    return hashlib.sha256(token.encode()).hexdigest()
+    return api_key_hash(token)
 
 
 def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)
-    return token, survey_token_hash(token)
+    return secret_token_new()
 
 
 class SurveyLinkInvalid(Exception):

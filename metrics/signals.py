@@ -5,8 +5,14 @@ attached pending events). Send it after the transaction commits, with `account_i
 accounts whose rollups changed, or None when they are not known). Receivers must be cheap
 (this is the ingestion path): onboarding only asks for one detection run soon, at most
 once a minute, however many batches arrive.
+
+`account_figures_refreshed`: the daily figures (AccountDailyMetrics) of some accounts were
+rebuilt for today between the scheduled runs, because their signals changed (new events,
+tickets or survey answers; see metrics.services.engine.account_figures_refresh_changed).
+Sent after commit with `account_ids` and `day`; health recomputes just those accounts.
 """
 
 from django.dispatch import Signal
 
 usage_recorded = Signal()
+account_figures_refreshed = Signal()

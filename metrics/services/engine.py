@@ -73,7 +73,6 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
-from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.models import Account
@@ -96,6 +95,7 @@ from metrics.services.engine_sql import (
     movements_insert_sql,
     period_facts_sql,
 )
+from metrics.signals import account_figures_refreshed
 
 # One key for every recalculation: two runs over overlapping ranges serialize instead of
 # interleaving their deletes and inserts.
@@ -184,11 +184,6 @@ class AccountSet:
 
 
 Scope = Slice | AccountSet
-
-# Sent after commit when the daily figures of some accounts were refreshed between the
-# scheduled runs (new events, tickets or survey answers), with `account_ids` and `day`;
-# apps further right (health, playbooks) recompute just those accounts.
-account_figures_refreshed = Signal()
 
 
 def _dialect() -> Dialect:

@@ -54,8 +54,9 @@ from django.utils.translation import gettext as _
 from accounts.choices import ImportStatus
 from csplatform.models import User
 from csplatform.services import api_key_hash
-from metrics.models import Feature, FeatureEvent, Source
+from metrics.models import Event, Feature, FeatureEvent, Source
 from metrics.models.ingestion import EventImport
+from metrics.signals import usage_recorded
 from metrics.tracking import USAGE_TYPES, Invalid, Message, native_row_parse
 
 WRITE_KEY_PREFIX = "wk_"
@@ -540,6 +541,9 @@ def events_ingest(
     ok, inserted, unseen = _retrying(insert, atomic=False)
     if not ok:
         return IngestResult(received=len(messages), inserted=0, authenticated=False)
+    if inserted:
+        # At once outside a transaction (the statement committed on its own).
+        transaction.on_commit(lambda: usage_recorded.send(sender=Event, account_ids=None))
     to_attach = sorted(set(grouped) | set(unseen))
     if not to_attach:
         return IngestResult(received=len(messages), inserted=inserted)
@@ -590,7 +594,14 @@ def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
             cursor.execute(_attach_sql(attach_where), params)
             return int(cursor.fetchone()[0])
 
-    return _retrying(run)
+    attached = int(_retrying(run))
+    if attached:
+        transaction.on_commit(
+            lambda: usage_recorded.send(
+                sender=Event, account_ids=list(account_ids) if account_ids is not None else None
+            )
+        )
+    return attached
 
 
 def events_purge_expired(*, now: datetime | None = None, batch_size: int = PURGE_BATCH) -> int:

@@ -13,8 +13,9 @@ from accounts.tests.factories import AccountFactory
 from metrics.models import AccountChange, AccountDailyMetrics
 from metrics.services import engine
 from metrics.services import ingestion as services
-from metrics.services.engine import account_figures_refresh_changed, account_figures_refreshed
+from metrics.services.engine import account_figures_refresh_changed
 from metrics.services.feedback import ticket_upsert
+from metrics.signals import account_figures_refreshed
 from metrics.tracking import batch_parse
 
 pytestmark = pytest.mark.django_db

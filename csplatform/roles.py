@@ -32,6 +32,8 @@ CSM_WRITABLE = {
     "metrics": ("ticket", "surveyresponse"),
     # Templates are the CS Lead's; a CSM runs the plans of the accounts they own.
     "onboarding": ("onboardingplan", "planmilestone", "plantask", "plancriterion", "plansharelink"),
+    # Scorecards are the CS Lead's; a CSM overrides and gives sentiment on their accounts.
+    "health": ("healthoverride", "csmsentiment"),
 }
 
 

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "accounts",
     "metrics",
     "onboarding",
+    "health",
 ]
 
 MIDDLEWARE = [

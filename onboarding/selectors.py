@@ -35,9 +35,9 @@ from django.utils import timezone
 
 from accounts.models import Account
 from csplatform.roles import can_edit_owned
+from csplatform.sql import Dialect
 from metrics.models import MetricSnapshot, Ticket
 from metrics.selectors import add_months, month_start
-from metrics.services.engine_sql import Dialect
 from onboarding.choices import PlanHealth, PlanStatus
 from onboarding.models import (
     OnboardingPlan,

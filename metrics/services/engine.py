@@ -76,6 +76,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
+from csplatform.sql import Dialect
 from metrics.choices import Period
 from metrics.models import (
     AccountChange,
@@ -89,7 +90,6 @@ from metrics.services.engine_sql import (
     FACT_COLUMNS,
     SCOPE,
     SCOPE_IDS,
-    Dialect,
     account_daily_sql,
     feature_adoption_sql,
     movements_insert_sql,

@@ -12,91 +12,11 @@ runs slices one after the other, or side by side on separate connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from metrics.choices import Period
+from csplatform.sql import Dialect
 
 SCOPE = "BETWEEN %(lo)s AND %(hi)s"
 # A set of accounts instead of a slice (PostgreSQL): the few whose signals just changed.
 SCOPE_IDS = "= ANY(%(ids)s)"
-
-
-@dataclass(frozen=True)
-class Dialect:
-    vendor: str
-
-    @property
-    def pg(self) -> bool:
-        return self.vendor == "postgresql"
-
-    @property
-    def materialized(self) -> str:
-        """Evaluate a CTE once (PostgreSQL would otherwise inline it into every join)."""
-        return "MATERIALIZED " if self.pg else ""
-
-    def month_start(self, expr: str) -> str:
-        if self.pg:
-            return f"CAST(date_trunc('month', {expr}) AS date)"
-        return f"date({expr}, 'start of month')"
-
-    def period_start(self, kind: str, expr: str) -> str:
-        """First day of the day/ISO week/month/quarter/year that contains the date `expr`."""
-        if kind == Period.DAY:
-            return expr
-        if self.pg:
-            return f"CAST(date_trunc('{kind}', {expr}) AS date)"
-        if kind == Period.WEEK:
-            # 'weekday 0' moves to the Sunday ending the ISO week (or stays on a Sunday).
-            return f"date({expr}, 'weekday 0', '-6 days')"
-        if kind == Period.MONTH:
-            return f"date({expr}, 'start of month')"
-        if kind == Period.QUARTER:
-            return (
-                f"date({expr}, 'start of month', "
-                f"'-' || ((CAST(strftime('%%m', {expr}) AS INTEGER) - 1) %% 3) || ' months')"
-            )
-        return f"date({expr}, 'start of year')"
-
-    def period_end(self, kind: str, start_expr: str) -> str:
-        """Last day of the week/month/quarter/year that starts on the date `start_expr`."""
-        length = {
-            Period.WEEK: ("7 days", "+7 days"),
-            Period.MONTH: ("1 month", "+1 month"),
-            Period.QUARTER: ("3 months", "+3 months"),
-            Period.YEAR: ("1 year", "+1 year"),
-        }[Period(kind)]
-        if self.pg:
-            return f"CAST({start_expr} + interval '{length[0]}' - interval '1 day' AS date)"
-        return f"date({start_expr}, '{length[1]}', '-1 day')"
-
-    def date(self, name: str) -> str:
-        """A named date parameter."""
-        return f"CAST(%({name})s AS date)" if self.pg else f"%({name})s"
-
-    def add(self, expr: str, days: int) -> str:
-        if self.pg:
-            return f"({expr} + {days})"
-        return f"date({expr}, '{days:+d} days')"
-
-    def greatest(self, a: str, b: str) -> str:
-        return f"GREATEST({a}, {b})" if self.pg else f"MAX({a}, {b})"
-
-    def least(self, a: str, b: str) -> str:
-        return f"LEAST({a}, {b})" if self.pg else f"MIN({a}, {b})"
-
-    def days_between(self, later: str, earlier: str) -> str:
-        if self.pg:
-            return f"({later} - {earlier})"
-        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
-
-    def hours_between(self, later: str, earlier: str) -> str:
-        if self.pg:
-            return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
-        return f"((julianday({later}) - julianday({earlier})) * 24.0)"
-
-    def day_of(self, ts: str) -> str:
-        """The UTC calendar day of an aware timestamp."""
-        return f"CAST(({ts} AT TIME ZONE 'UTC') AS date)" if self.pg else f"date({ts})"
 
 
 def subscriptions_cte(d: Dialect, scope: str = SCOPE) -> str:

@@ -2,7 +2,7 @@
 
 Everything here is a fixed number of SQL statements for any number of plans, and runs on
 PostgreSQL and on the SQLite database of `make run` (the date arithmetic comes from the
-metric engine's `Dialect`).
+shared `csplatform.sql.Dialect`).
 
 Criteria count what the metric engine rolls up at ingestion, since the day the plan
 started: events of a feature (AccountFeatureDailyUsage), distinct end users of a feature
@@ -37,13 +37,13 @@ from django.utils.translation import gettext as _
 from accounts.choices import ActivityKind
 from accounts.models import Activity
 from csplatform.signals import announce_on_commit
+from csplatform.sql import Dialect
 from metrics.models import (
     AccountDailyUsage,
     AccountFeatureDailyUsage,
     EndUserDailyActivity,
     EndUserFeatureDaily,
 )
-from metrics.services.engine_sql import Dialect
 from onboarding import signals
 from onboarding.choices import CriterionKind, CriterionRole, PlanHealth
 from onboarding.models import OnboardingPlan, PlanCriterion, PlanMilestone, PlanTask

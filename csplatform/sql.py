@@ -126,3 +126,14 @@ class Dialect:
     def round2(self, expr: str) -> str:
         """`expr` rounded to two decimals (PostgreSQL's ROUND wants a numeric)."""
         return f"ROUND(CAST({expr} AS numeric), 2)" if self.pg else f"ROUND({expr}, 2)"
+
+
+def jit_off() -> None:
+    """Switch PostgreSQL's JIT off for the current transaction.
+
+    The platform's set-based statements are wide (dozens of expressions, subqueries in
+    CASEs): compiling them costs far more than running them, often seconds.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")

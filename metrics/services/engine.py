@@ -76,7 +76,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform.sql import Dialect
+from csplatform.sql import Dialect, jit_off
 from metrics.choices import Period
 from metrics.models import (
     AccountChange,
@@ -250,10 +250,9 @@ def _tune() -> None:
     """Settings for the engine's own transactions (PostgreSQL)."""
     if connection.vendor != "postgresql":
         return
+    jit_off()
     with connection.cursor() as cursor:
-        # JIT compiling these wide statements costs seconds and saves nothing; the sorts and
-        # hashes of one slice fit in memory instead of spilling to disk.
-        cursor.execute("SET LOCAL jit = off")
+        # The sorts and hashes of one slice fit in memory instead of spilling to disk.
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 

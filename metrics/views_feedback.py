@@ -33,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.csv_import import template_csv
 from accounts.models import Account
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
@@ -256,7 +257,7 @@ def import_upload(request: AuthedHttpRequest) -> HttpResponse:
     template_kind = request.GET.get("template")
     if template_kind in FeedbackImport.Kind.values:
         response = HttpResponse(
-            importers.feedback_template_csv(kind=template_kind),
+            template_csv(importers.COLUMNS[template_kind]),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{template_kind}-template.csv"'

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.csv_import import ImportRejected, template_csv
 from csplatform.choices import Role
 from metrics.forms_ingestion import EventUploadForm, FeatureForm, SourceForm
 from metrics.models import EndUser, Feature, Source
@@ -132,7 +133,7 @@ def end_user_list(request: HttpRequest) -> HttpResponse:
 def event_import_upload(request: HttpRequest) -> HttpResponse:
     if request.GET.get("template"):
         response = HttpResponse(
-            services.event_import_template_csv(), content_type="text/csv; charset=utf-8"
+            template_csv(services.EVENT_CSV_COLUMNS), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = 'attachment; filename="events-template.csv"'
         return response
@@ -185,7 +186,7 @@ def event_import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     job = _own_import(request, pk)
     try:
         result = services.event_import_commit(job=job)
-    except (services.EventImportRejected, services.IngestionUnavailable) as exc:
+    except (ImportRejected, services.IngestionUnavailable) as exc:
         messages.error(request, str(exc))
     else:
         messages.success(

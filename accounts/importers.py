@@ -72,6 +72,7 @@ from csplatform.roles import can_edit_owned
 
 __all__ = [
     "COLUMNS",
+    "AccountsImportPlan",
     "Column",
     "ImportPlan",
     "ImportRejected",

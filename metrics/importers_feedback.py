@@ -33,14 +33,12 @@ from accounts.csv_import import (
     BATCH,
     Column,
     ImportPlan,
-    ImportRejected,
     ImportSummary,
     RowResult,
     accounts_resolve,
     chunks,
     external_id_repeated,
     file_plan,
-    import_decode,
     is_restricted,
     job_commit,
     job_create,
@@ -61,12 +59,10 @@ from metrics.services.feedback import (
 
 __all__ = [
     "COLUMNS",
-    "ImportRejected",
     "feedback_apply",
     "feedback_import_commit",
     "feedback_import_create",
     "feedback_plan",
-    "import_decode",
     "survey_responses_csv_rows",
     "tickets_csv_rows",
 ]

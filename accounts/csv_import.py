@@ -474,18 +474,18 @@ def plan_apply(
     *,
     plan: ImportPlan,
     job: BaseImportJob | None,
-    write: Callable[[datetime], Collection[int]],
+    write: Callable[[], Collection[int]],
+    now: datetime | None = None,
 ) -> ImportSummary:
     """Write a plan without errors, all or nothing, and mark its job (if any) committed.
 
-    `write` does the importer's writes at the given time and returns the ids of the
-    accounts they touched.
+    `write` does the importer's writes and returns the ids of the accounts they touched;
+    `now` is when the job says it was committed (an importer may stamp its rows with it).
     """
     if plan.has_errors:
         raise ImportRejected(_("The file has errors; nothing was imported."), plan)
-    now = timezone.now()
     with transaction.atomic():
-        account_ids = write(now)
+        account_ids = write()
         if job is not None:
             job_mark_committed(job=job, report=plan.report(), now=now)
     return ImportSummary(

@@ -536,8 +536,9 @@ def import_apply(
     *, plan: AccountsImportPlan, actor: User | None, job: ImportJob | None = None
 ) -> ImportSummary:
     """Write a plan without errors, all or nothing."""
+    now = timezone.now()
 
-    def write(now: datetime) -> list[int]:
+    def write() -> list[int]:
         if plan.kind == ImportKind.ACCOUNTS:
             account_ids = _apply_accounts(plan, now)
             subject = _("Imported from CSV")
@@ -574,7 +575,7 @@ def import_apply(
         )
         return account_ids
 
-    return plan_apply(plan=plan, job=job, write=write)
+    return plan_apply(plan=plan, job=job, write=write, now=now)
 
 
 def _apply_accounts(plan: AccountsImportPlan, now: datetime) -> list[int]:

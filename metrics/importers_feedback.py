@@ -367,7 +367,7 @@ def feedback_apply(
     """Write a plan without errors, all or nothing."""
     model: Any = Ticket if plan.kind == TICKETS else SurveyResponse
 
-    def write(_now: datetime) -> set[int]:
+    def write() -> set[int]:
         model.objects.bulk_create(plan.creates, batch_size=BATCH)
         if plan.updates and plan.update_fields:
             model.objects.bulk_update(plan.updates, sorted(plan.update_fields), batch_size=BATCH)

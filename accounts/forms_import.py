@@ -131,7 +131,9 @@ class _RowForm(forms.Form):
         return data
 
 
-class _AccountRefMixin(forms.Form):
+class AccountRefForm(forms.Form):
+    """The cells that say which account a row is for; rows of other imports use it too."""
+
     account_external_id = text(100)
     account_name = text(200)
 
@@ -173,7 +175,7 @@ class AccountRowForm(_RowForm):
         return data
 
 
-class ContactRowForm(_AccountRefMixin, _RowForm):
+class ContactRowForm(AccountRefForm, _RowForm):
     first_name = text(100, required=True)
     last_name = text(100)
     email = forms.EmailField(required=False, max_length=254)
@@ -186,7 +188,7 @@ class ContactRowForm(_AccountRefMixin, _RowForm):
     anniversary = iso_date()
 
 
-class SubscriptionRowForm(_AccountRefMixin, _RowForm):
+class SubscriptionRowForm(AccountRefForm, _RowForm):
     plan_name = text(100, required=True)
     product = text(100)
     quantity = forms.IntegerField(required=False, min_value=0, max_value=2_147_483_647)

@@ -5,7 +5,8 @@ bounded number of queries (lookups are batched, never one per row) and returns w
 would create or update with per-row errors; `import_apply` writes a plan without errors in
 one transaction with bulk_create/bulk_update. A stored ImportJob is re-planned inside the
 commit transaction, so a file that became wrong since its preview (an account deleted, an
-external id taken) is rejected rather than half-written.
+external id taken) is rejected rather than half-written. The reading, the report and the
+job's life are shared with the other CSV imports (accounts.csv_import).
 
 Matching rules (also shown on the upload page):
 - accounts upsert on external_id when the cell is given, otherwise they are created;
@@ -19,17 +20,14 @@ Matching rules (also shown on the upload page):
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,56 +40,53 @@ from accounts.choices import (
     BillingPeriod,
     DiscountType,
     ImportKind,
-    ImportStatus,
     SubscriptionStatus,
+)
+from accounts.csv_import import (
+    ACCOUNT_REF,
+    ACCOUNT_REF_COLUMNS,
+    BATCH,
+    Column,
+    ImportPlan,
+    ImportRejected,
+    ImportSummary,
+    Parsed,
+    RowResult,
+    accounts_by,
+    accounts_resolve,
+    chunks,
+    external_id_repeated,
+    file_plan,
+    import_decode,
+    is_restricted,
+    job_commit,
+    job_create,
+    plan_apply,
+    plan_build,
+    template_csv,
 )
 from accounts.forms_import import ROW_FORMS
 from accounts.models import Account, Activity, Contact, ImportJob, Subscription, Tag
-from csplatform.choices import Role
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
 
-# IN (...) lists are cut to this size: SQLite allows a limited number of variables per query.
-LOOKUP_CHUNK = 500
-BATCH = 500
-# What the stored report keeps for the preview page; the command prints every row.
-REPORT_MAX_ERRORS = 1000
-REPORT_MAX_PREVIEW = 100
-
-
-class ImportRejected(Exception):
-    """The file cannot be committed: it has errors, or the job is not in a committable state."""
-
-    def __init__(self, message: str, plan: ImportPlan | None = None) -> None:
-        super().__init__(message)
-        self.plan = plan
+__all__ = [
+    "COLUMNS",
+    "AccountsImportPlan",
+    "Column",
+    "ImportPlan",
+    "ImportRejected",
+    "ImportSummary",
+    "import_apply",
+    "import_decode",
+    "import_job_commit",
+    "import_job_create",
+    "import_plan",
+    "import_template_csv",
+]
 
 
 # Columns --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    required: bool
-    help: Any
-    example: str = ""
-
-
-_ACCOUNT_REF = (
-    Column(
-        "account_external_id",
-        False,
-        gettext_lazy("The account's external (CRM) id. Either this or account_name is needed."),
-        "CRM-0001",
-    ),
-    Column(
-        "account_name",
-        False,
-        gettext_lazy("The account's name, used when no external id is given; must be unique."),
-        "",
-    ),
-)
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     ImportKind.ACCOUNTS: (
@@ -139,7 +134,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ),
     ),
     ImportKind.CONTACTS: (
-        *_ACCOUNT_REF,
+        *ACCOUNT_REF_COLUMNS,
         Column("first_name", True, gettext_lazy("First name."), "Ada"),
         Column("last_name", False, gettext_lazy("Last name."), "Lovelace"),
         Column(
@@ -169,7 +164,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("anniversary", False, gettext_lazy("Date, YYYY-MM-DD."), ""),
     ),
     ImportKind.SUBSCRIPTIONS: (
-        *_ACCOUNT_REF,
+        *ACCOUNT_REF_COLUMNS,
         Column("plan_name", True, gettext_lazy("Plan or tier name."), "Business"),
         Column("product", False, gettext_lazy("Product."), "Platform"),
         Column("quantity", False, gettext_lazy("Licenses / seats; default 1."), "25"),
@@ -219,193 +214,32 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
+
 # Header rules beyond single required columns: at least one of these must be there.
 _ONE_OF = {
-    ImportKind.CONTACTS: ("account_external_id", "account_name"),
-    ImportKind.SUBSCRIPTIONS: ("account_external_id", "account_name"),
+    ImportKind.CONTACTS: ACCOUNT_REF,
+    ImportKind.SUBSCRIPTIONS: ACCOUNT_REF,
 }
 
 
 def import_template_csv(*, kind: str) -> str:
     """A CSV with every column of `kind` and one example row."""
-    columns = COLUMNS[ImportKind(kind)]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.name for c in columns])
-    writer.writerow([c.example for c in columns])
-    return out.getvalue()
+    return template_csv(COLUMNS[ImportKind(kind)])
 
 
 # Plan -----------------------------------------------------------------------------------
 
 
 @dataclass
-class RowResult:
-    line: int
-    action: str = ""  # "create", "update" or "error"
-    errors: list[str] = field(default_factory=list)
-    label: str = ""
-    values: dict[str, str] = field(default_factory=dict)
-
-    def fail(self, message: str) -> None:
-        self.action = "error"
-        self.errors.append(message)
-
-
-@dataclass
-class ImportPlan:
-    kind: str
-    headers: list[str] = field(default_factory=list)
-    file_errors: list[tuple[int | None, str]] = field(default_factory=list)
-    rows: list[RowResult] = field(default_factory=list)
-    creates: list[models.Model] = field(default_factory=list)
-    updates: list[models.Model] = field(default_factory=list)
-    update_fields: set[str] = field(default_factory=set)
+class AccountsImportPlan(ImportPlan):
     # account instance → tag names to add (accounts kind)
     tags: list[tuple[Account, list[str]]] = field(default_factory=list)
     # accounts that get a primary contact from the file (contacts kind)
     primary_account_ids: set[int] = field(default_factory=set)
 
-    @property
-    def row_errors(self) -> list[RowResult]:
-        return [r for r in self.rows if r.errors]
-
-    @property
-    def has_errors(self) -> bool:
-        return bool(self.file_errors or self.row_errors)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = {"rows": len(self.rows), "create": 0, "update": 0, "error": 0}
-        for r in self.rows:
-            counts[r.action or "error"] += 1
-        return counts
-
-    def report(self) -> dict[str, Any]:
-        """The JSON kept on the ImportJob for its preview page."""
-        errors = [{"line": line, "column": "", "message": msg} for line, msg in self.file_errors]
-        for r in self.row_errors:
-            errors += [{"line": r.line, "message": m} for m in r.errors]
-        return {
-            "headers": self.headers,
-            "counts": self.counts,
-            "error_count": len(errors),
-            "errors": errors[:REPORT_MAX_ERRORS],
-            "preview": [
-                {"line": r.line, "action": r.action, "label": r.label, "values": r.values}
-                for r in self.rows
-                if not r.errors
-            ][:REPORT_MAX_PREVIEW],
-        }
-
-
-def import_decode(*, raw: bytes) -> tuple[str | None, str | None, int | None]:
-    """Bytes → text. Returns (text, error, line of the error). UTF-8, a BOM is dropped."""
-    if not raw.strip():
-        return None, _("The file is empty."), None
-    try:
-        return raw.decode("utf-8-sig"), None, None
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return (
-            None,
-            _(
-                "The file is not UTF-8 text (byte 0x%(byte)02x at line %(line)d). "
-                "Save it as “CSV UTF-8” and upload it again."
-            )
-            % {"byte": raw[exc.start], "line": line},
-            line,
-        )
-
-
-def _delimiter(first_line: str) -> str:
-    # Spreadsheets in many locales save ";"-separated CSV; pick what splits the header most.
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _records(content: str) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, cells); blank lines are skipped."""
-    first_line = content.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=_delimiter(first_line))
-    previous_end = 0
-    for cells in reader:
-        start = previous_end + 1
-        previous_end = reader.line_num
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        yield start, cells
-
-
-def _normalise_header(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
-
-
-def rows_parse(
-    *,
-    plan: ImportPlan,
-    content: str,
-    form_class: type[Any],
-    check_header: Callable[[ImportPlan, int], bool],
-    progress: Callable[[int], None] | None = None,
-) -> list[tuple[RowResult, dict[str, Any], set[str]]] | None:
-    """Read a CSV file into `plan.rows`, validating each row with `form_class`.
-
-    Returns the valid rows with their cleaned data and the columns they filled, or None when
-    the file itself is unusable (not CSV, empty, bad header, too many rows): `plan` then
-    holds the reason. Shared by every importer; what rows mean is theirs to decide.
-    """
-    try:
-        records = list(_records(content))
-    except csv.Error as exc:
-        plan.file_errors.append((None, _("The file is not valid CSV: %(error)s") % {"error": exc}))
-        return None
-    if not records:
-        plan.file_errors.append((None, _("The file is empty.")))
-        return None
-    header_line, header = records[0]
-    plan.headers = [_normalise_header(h) for h in header]
-    if not check_header(plan, header_line):
-        return None
-    data = records[1:]
-    if not data:
-        plan.file_errors.append((None, _("The file has a header but no rows.")))
-        return None
-    limit = settings.CSV_IMPORT_MAX_ROWS
-    if len(data) > limit:
-        plan.file_errors.append(
-            (
-                None,
-                _("The file has %(count)d rows; at most %(limit)d can be imported at once.")
-                % {"count": len(data), "limit": limit},
-            )
-        )
-        return None
-
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]] = []
-    width = len(plan.headers)
-    for line, cells in data:
-        row = RowResult(line=line)
-        plan.rows.append(row)
-        if len(cells) != width:
-            row.fail(
-                _("Expected %(expected)d cells, found %(found)d.")
-                % {"expected": width, "found": len(cells)}
-            )
-        else:
-            values = {h: c.strip() for h, c in zip(plan.headers, cells, strict=True)}
-            row.values = {k: v for k, v in values.items() if v}
-            form = form_class(data=values)
-            if form.is_valid():
-                parsed.append((row, form.cleaned_data, set(row.values)))
-            else:
-                for name, messages in form.errors.items():
-                    for message in messages:
-                        row.fail(str(message) if name == "__all__" else f"{name}: {message}")
-        if progress:
-            progress(1)
-    return parsed
+    def discard_writes(self) -> None:
+        super().discard_writes()
+        self.tags = []
 
 
 def import_plan(
@@ -415,95 +249,34 @@ def import_plan(
     actor: User | None,
     default_owner: User | None = None,
     progress: Callable[[int], None] | None = None,
-) -> ImportPlan:
+) -> AccountsImportPlan:
     """Check every row of a CSV and work out what importing it would do. Writes nothing.
 
     `actor` None means an operator at the command line (no ownership limits).
     """
     kind = ImportKind(kind)
-    plan = ImportPlan(kind=kind)
-    parsed = rows_parse(
-        plan=plan,
-        content=content,
-        form_class=ROW_FORMS[kind],
-        check_header=_check_header,
-        progress=progress,
-    )
-    if parsed is None:
-        return plan
-
+    plan = AccountsImportPlan(kind=kind)
     resolve = {
         ImportKind.ACCOUNTS: _plan_accounts,
         ImportKind.CONTACTS: _plan_contacts,
         ImportKind.SUBSCRIPTIONS: _plan_subscriptions,
     }[kind]
-    resolve(plan, parsed, actor=actor, default_owner=default_owner)
-    for row in plan.rows:
-        if row.errors:
-            row.action = "error"
-    if plan.has_errors:
-        plan.creates, plan.updates, plan.tags = [], [], []
-    return plan
-
-
-def _check_header(plan: ImportPlan, line: int) -> bool:
-    known = {c.name for c in COLUMNS[plan.kind]}
-    seen: set[str] = set()
-    ok = True
-    for name in plan.headers:
-        if name in seen:
-            plan.file_errors.append(
-                (line, _("Column “%(column)s” appears twice.") % {"column": name})
-            )
-            ok = False
-        seen.add(name)
-        if name not in known:
-            plan.file_errors.append(
-                (
-                    line,
-                    _("Unknown column “%(column)s”. Known columns: %(known)s.")
-                    % {"column": name, "known": ", ".join(c.name for c in COLUMNS[plan.kind])},
-                )
-            )
-            ok = False
-    for column in COLUMNS[plan.kind]:
-        if column.required and column.name not in seen:
-            plan.file_errors.append(
-                (line, _("Required column “%(column)s” is missing.") % {"column": column.name})
-            )
-            ok = False
-    one_of = _ONE_OF.get(plan.kind)
-    if one_of and not seen.intersection(one_of):
-        plan.file_errors.append(
-            (
-                line,
-                _("The file needs a column %(columns)s to say which account each row is for.")
-                % {"columns": _(" or ").join(one_of)},
-            )
-        )
-        ok = False
-    return ok
-
-
-def _chunks(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
-def _accounts_by(field_name: str, values: Iterable[str]) -> dict[str, list[Account]]:
-    found: dict[str, list[Account]] = defaultdict(list)
-    wanted = sorted(set(values))
-    for chunk in _chunks(wanted):
-        for account in Account.objects.filter(**{f"{field_name}__in": chunk}):
-            found[getattr(account, field_name)].append(account)
-    return found
+    return plan_build(
+        plan=plan,
+        content=content,
+        form_class=ROW_FORMS[kind],
+        columns=COLUMNS[kind],
+        one_of=_ONE_OF.get(kind, ()),
+        resolve=lambda parsed: resolve(plan, parsed, actor=actor, default_owner=default_owner),
+        progress=progress,
+    )
 
 
 def _users_by_login(values: Iterable[str]) -> dict[str, list[User]]:
     """Lower-cased username or email → active users that match it."""
     wanted = sorted({v.lower() for v in values if v})
     found: dict[str, list[User]] = defaultdict(list)
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         users = User.objects.annotate(u=Lower("username"), e=Lower("email")).filter(
             models.Q(u__in=chunk) | models.Q(e__in=chunk), is_active=True
         )
@@ -515,19 +288,12 @@ def _users_by_login(values: Iterable[str]) -> dict[str, list[User]]:
     return found
 
 
-def _is_restricted(actor: User | None) -> bool:
-    """Is the actor limited to their own accounts (a CSM)?"""
-    return actor is not None and actor.role not in (Role.ADMIN, Role.CS_LEAD)
-
-
 def _model_errors(row: RowResult, instance: models.Model, exclude: list[str]) -> None:
     try:
         instance.clean_fields(exclude=exclude)
         instance.clean()
     except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            for message in messages:
-                row.fail(f"{name}: {message}")
+        row.fail_fields(exc.message_dict)
 
 
 # Accounts -------------------------------------------------------------------------------
@@ -552,29 +318,23 @@ _ACCOUNT_FIELDS = (
 
 
 def _plan_accounts(
-    plan: ImportPlan,
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]],
+    plan: AccountsImportPlan,
+    parsed: list[Parsed],
     *,
     actor: User | None,
     default_owner: User | None,
 ) -> None:
     today = timezone.localdate()
-    existing = _accounts_by(
+    existing = accounts_by(
         "external_id", (d["external_id"] for _r, d, _p in parsed if d["external_id"])
     )
     users = _users_by_login(d["owner"] for _r, d, _p in parsed)
-    restricted = _is_restricted(actor)
+    restricted = is_restricted(actor)
     first_line: dict[str, int] = {}
     for row, data, present in parsed:
         ext = data["external_id"] or None
-        if ext:
-            if ext in first_line:
-                row.fail(
-                    _("external_id “%(id)s” already appears on line %(line)d.")
-                    % {"id": ext, "line": first_line[ext]}
-                )
-                continue
-            first_line[ext] = row.line
+        if ext and external_id_repeated(row, ext, first_line):
+            continue
         owner: User | None = None
         if data["owner"]:
             matches = users.get(data["owner"].lower(), [])
@@ -633,65 +393,13 @@ def _plan_accounts(
         row.label = account.name
         if account.owner is not None:
             row.values["owner"] = account.owner.username
-        (plan.updates if row.action == "update" else plan.creates).append(account)
+        plan.add(row, account)
         tags = [t.strip()[:64] for t in data["tags"].split(";") if t.strip()]
         if tags:
             plan.tags.append((account, tags))
 
 
-# Contacts and subscriptions: which account a row is for ---------------------------------
-
-
-def _resolve_accounts(
-    plan: ImportPlan,
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]],
-    actor: User | None,
-) -> list[tuple[RowResult, dict[str, Any], set[str], Account]]:
-    by_ext = _accounts_by(
-        "external_id",
-        (d["account_external_id"] for _r, d, _p in parsed if d["account_external_id"]),
-    )
-    by_name = _accounts_by(
-        "name",
-        (
-            d["account_name"]
-            for _r, d, _p in parsed
-            if d["account_name"] and not d["account_external_id"]
-        ),
-    )
-    restricted = _is_restricted(actor)
-    out = []
-    for row, data, present in parsed:
-        if data["account_external_id"]:
-            matches = by_ext.get(data["account_external_id"], [])
-            if not matches:
-                row.fail(
-                    _("No account with external_id “%(id)s”.") % {"id": data["account_external_id"]}
-                )
-                continue
-        else:
-            matches = by_name.get(data["account_name"], [])
-            if not matches:
-                row.fail(_("No account named “%(name)s”.") % {"name": data["account_name"]})
-                continue
-            if len(matches) > 1:
-                row.fail(
-                    _("%(count)d accounts are named “%(name)s”; use account_external_id.")
-                    % {"count": len(matches), "name": data["account_name"]}
-                )
-                continue
-        account = matches[0]
-        if restricted and not can_edit_owned(actor, account.owner_id):
-            row.fail(
-                _(
-                    "Account “%(name)s” belongs to someone else; you may import only for accounts you own."
-                )
-                % {"name": account.name}
-            )
-            continue
-        out.append((row, data, present, account))
-    return out
-
+# Contacts and subscriptions ---------------------------------------------------------------
 
 _CONTACT_FIELDS = (
     "first_name",
@@ -708,16 +416,16 @@ _CONTACT_FIELDS = (
 
 
 def _plan_contacts(
-    plan: ImportPlan,
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]],
+    plan: AccountsImportPlan,
+    parsed: list[Parsed],
     *,
     actor: User | None,
     default_owner: User | None,
 ) -> None:
-    resolved = _resolve_accounts(plan, parsed, actor)
+    resolved = accounts_resolve(parsed, actor=actor)
     keys = [(acc.pk, d["email"]) for _r, d, _p, acc in resolved if d["email"]]
     existing: dict[tuple[int, str], Contact] = {}
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in chunks(sorted(set(keys))):
         account_ids = {a for a, _e in chunk}
         emails = {e for _a, e in chunk}
         for contact in Contact.objects.filter(account_id__in=account_ids, email__in=emails):
@@ -767,17 +475,17 @@ def _plan_contacts(
             # The file names another primary for this account; this one steps down.
             contact.is_primary = False
             plan.update_fields.add("is_primary")
-        (plan.updates if row.action == "update" else plan.creates).append(contact)
+        plan.add(row, contact)
 
 
 def _plan_subscriptions(
-    plan: ImportPlan,
-    parsed: list[tuple[RowResult, dict[str, Any], set[str]]],
+    plan: AccountsImportPlan,
+    parsed: list[Parsed],
     *,
     actor: User | None,
     default_owner: User | None,
 ) -> None:
-    for row, data, _present, account in _resolve_accounts(plan, parsed, actor):
+    for row, data, _present, account in accounts_resolve(parsed, actor=actor):
         sub = Subscription(
             account=account,
             plan_name=data["plan_name"],
@@ -824,21 +532,13 @@ def _plan_subscriptions(
 # Apply ----------------------------------------------------------------------------------
 
 
-@dataclass
-class ImportSummary:
-    created: int
-    updated: int
-    accounts: int
-
-
 def import_apply(
-    *, plan: ImportPlan, actor: User | None, job: ImportJob | None = None
+    *, plan: AccountsImportPlan, actor: User | None, job: ImportJob | None = None
 ) -> ImportSummary:
     """Write a plan without errors, all or nothing."""
-    if plan.has_errors:
-        raise ImportRejected(_("The file has errors; nothing was imported."), plan)
     now = timezone.now()
-    with transaction.atomic():
+
+    def write() -> list[int]:
         if plan.kind == ImportKind.ACCOUNTS:
             account_ids = _apply_accounts(plan, now)
             subject = _("Imported from CSV")
@@ -849,7 +549,7 @@ def import_apply(
             subs: list[Subscription] = []
             # In slices: each call refreshes its accounts with one IN (...) list, which must
             # stay under SQLite's variable limit.
-            for chunk in _chunks(plan.creates, 5000):
+            for chunk in chunks(plan.creates, 5000):
                 subs += services.subscriptions_bulk_create(
                     subscriptions=chunk,  # type: ignore[arg-type]
                     batch_size=BATCH,
@@ -857,7 +557,6 @@ def import_apply(
             account_ids = sorted({s.account_id for s in subs})
             subject = _("Subscriptions imported from CSV")
         # One timeline entry per account touched, written in bulk.
-        metadata = {"import_job": job.pk} if job is not None else {}
         Activity.objects.bulk_create(
             [
                 Activity(
@@ -868,23 +567,18 @@ def import_apply(
                     subject=subject,
                     summary=job.filename if job is not None else "",
                     source="accounts",
-                    metadata=metadata,
+                    metadata={"import_job": job.pk} if job is not None else {},
                 )
                 for account_id in account_ids
             ],
             batch_size=BATCH,
         )
-        if job is not None:
-            job.status = ImportStatus.COMMITTED
-            job.committed_at = now
-            job.report = plan.report()
-            job.save(update_fields=["status", "committed_at", "report"])
-    return ImportSummary(
-        created=len(plan.creates), updated=len(plan.updates), accounts=len(account_ids)
-    )
+        return account_ids
+
+    return plan_apply(plan=plan, job=job, write=write, now=now)
 
 
-def _apply_accounts(plan: ImportPlan, now: Any) -> list[int]:
+def _apply_accounts(plan: AccountsImportPlan, now: datetime) -> list[int]:
     created = Account.objects.bulk_create(plan.creates, batch_size=BATCH)  # type: ignore[arg-type]
     if plan.updates:
         for account in plan.updates:
@@ -910,9 +604,9 @@ def _apply_accounts(plan: ImportPlan, now: Any) -> list[int]:
     return [a.pk for a in created] + [a.pk for a in plan.updates]
 
 
-def _apply_contacts(plan: ImportPlan) -> list[int]:
+def _apply_contacts(plan: AccountsImportPlan) -> list[int]:
     ids = sorted(plan.primary_account_ids)
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         # One primary contact per account: the file's primary replaces the current one
         # (contacts the file updates get their is_primary from the bulk update below).
         Contact.objects.filter(account_id__in=chunk, is_primary=True).update(is_primary=False)
@@ -931,19 +625,13 @@ def _apply_contacts(plan: ImportPlan) -> list[int]:
 
 def import_job_create(*, kind: str, filename: str, raw: bytes, actor: User | None) -> ImportJob:
     """Check an uploaded file and keep it with its report for preview (and later commit)."""
-    content, error, line = import_decode(raw=raw)
-    if content is None:
-        plan = ImportPlan(kind=ImportKind(kind), file_errors=[(line, error or "")])
-    else:
-        plan = import_plan(kind=kind, content=content, actor=actor)
-    return ImportJob.objects.create(
+    content, plan = file_plan(
+        raw=raw,
         kind=kind,
-        uploaded_by=actor,
-        filename=filename[:255],
-        content=content or "",
-        status=ImportStatus.INVALID if plan.has_errors else ImportStatus.PREVIEWED,
-        row_count=len(plan.rows),
-        report=plan.report(),
+        plan=lambda content: import_plan(kind=kind, content=content, actor=actor),
+    )
+    return job_create(
+        model=ImportJob, plan=plan, content=content, filename=filename, actor=actor, kind=kind
     )
 
 
@@ -953,20 +641,8 @@ def import_job_commit(*, job: ImportJob, actor: User | None) -> ImportSummary:
     Raises ImportRejected, writing nothing, if the job has errors (then or now) or was
     already committed. A job that went bad since its preview keeps its new report.
     """
-    with transaction.atomic():
-        # The lock makes a double-clicked commit wait, then find the job committed.
-        job = ImportJob.objects.select_for_update().get(pk=job.pk)
-        if job.status == ImportStatus.COMMITTED:
-            raise ImportRejected(_("This file was already imported."))
-        if job.status != ImportStatus.PREVIEWED:
-            raise ImportRejected(_("The file has errors; fix them and upload it again."))
-        plan = import_plan(kind=job.kind, content=job.content, actor=actor)
-        if not plan.has_errors:
-            return import_apply(plan=plan, actor=actor, job=job)
-        job.status = ImportStatus.INVALID
-        job.report = plan.report()
-        job.save(update_fields=["status", "report"])
-    raise ImportRejected(
-        _("The data changed since the preview and the file now has errors; nothing was imported."),
-        plan,
+    return job_commit(
+        job=job,
+        replan=lambda job: import_plan(kind=job.kind, content=job.content, actor=actor),
+        write=lambda plan, job: import_apply(plan=plan, actor=actor, job=job),
     )

@@ -429,10 +429,9 @@ class GoalRevision(models.Model):
         return f"{self.goal}: {self.status}"
 
 
-class ImportJob(models.Model):
-    """A CSV upload: previewed with per-row errors, then committed all or nothing."""
+class BaseImportJob(models.Model):
+    """A stored CSV upload: kept with its check report for preview, then committed once."""
 
-    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -440,9 +439,20 @@ class ImportJob(models.Model):
     content = models.TextField()
     status = models.CharField(max_length=12, choices=ImportStatus.choices)
     row_count = models.PositiveIntegerField(default=0)
-    report = models.JSONField(default=list, blank=True)
+    report = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ImportJob(BaseImportJob):
+    """A CSV upload: previewed with per-row errors, then committed all or nothing."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    # Its first migration said list; every job is written with a dict report.
+    report = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

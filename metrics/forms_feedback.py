@@ -20,7 +20,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import LifecycleStage
-from accounts.forms_import import MAX_UPLOAD_BYTES, CsvBooleanField, CsvChoiceField, text
+from accounts.forms_import import (
+    AccountRefForm,
+    CsvBooleanField,
+    CsvChoiceField,
+    UploadForm,
+    text,
+)
 from accounts.models import Contact
 from metrics.choices import SurveyKind, TicketChannel, TicketPriority, TicketStatus
 from metrics.models.feedback import FeedbackImport, SurveySchedule
@@ -80,21 +86,8 @@ class SurveyCommentForm(forms.Form):
     )
 
 
-class FeedbackUploadForm(forms.Form):
+class FeedbackUploadForm(UploadForm):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=FeedbackImport.Kind.choices)
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8 (with or without BOM), comma- or semicolon-separated, header first."),
-    )
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                _("The file is too large (%(size)d MB); the limit is %(limit)d MB.")
-                % {"size": upload.size // (1024 * 1024), "limit": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
-        return upload
 
 
 # CSV rows ------------------------------------------------------------------------------
@@ -128,18 +121,7 @@ class CsvDateTimeField(forms.CharField):
         return parsed.astimezone(UTC)
 
 
-class _AccountRef(forms.Form):
-    account_external_id = text(100)
-    account_name = text(200)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not data.get("account_external_id") and not data.get("account_name"):
-            raise ValidationError(_("Give the account: account_external_id or account_name."))
-        return data
-
-
-class TicketRowForm(_AccountRef):
+class TicketRowForm(AccountRefForm):
     external_id = text(100)
     subject = text(255, required=True)
     requester_email = forms.EmailField(required=False, max_length=254)
@@ -162,7 +144,7 @@ class TicketRowForm(_AccountRef):
         return data
 
 
-class SurveyResponseRowForm(_AccountRef):
+class SurveyResponseRowForm(AccountRefForm):
     external_id = text(100)
     contact_email = forms.EmailField(required=False, max_length=254)
     kind = CsvChoiceField(SurveyKind, required=True)

@@ -1,8 +1,8 @@
 """CSV import of support tickets and survey responses: check every row, then all or nothing.
 
-The same flow and file rules as the accounts importer (whose parsing, account matching and
-report it reuses): plan → preview → apply, lookups batched, a stored job re-planned inside
-the commit transaction.
+The same flow and file rules as the accounts importer (accounts.csv_import: parsing,
+account matching, the report and the job's life): plan → preview → apply, lookups batched,
+a stored job re-planned inside the commit transaction.
 
 Matching rules:
 - every row names its account by account_external_id, or by account_name when exactly one
@@ -17,31 +17,31 @@ Matching rules:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.choices import ImportStatus
-from accounts.importers import (
-    _ACCOUNT_REF,
+from accounts.csv_import import (
+    ACCOUNT_REF,
+    ACCOUNT_REF_COLUMNS,
+    BATCH,
     Column,
     ImportPlan,
-    ImportRejected,
     ImportSummary,
     RowResult,
-    _chunks,
-    _is_restricted,
-    _resolve_accounts,
-    import_decode,
-    rows_parse,
+    accounts_resolve,
+    chunks,
+    external_id_repeated,
+    file_plan,
+    is_restricted,
+    job_commit,
+    job_create,
+    plan_apply,
+    plan_build,
 )
 from accounts.models import Contact
 from csplatform.exports import csv_lines
@@ -58,24 +58,20 @@ from metrics.services.feedback import (
 
 __all__ = [
     "COLUMNS",
-    "ImportRejected",
     "feedback_apply",
     "feedback_import_commit",
     "feedback_import_create",
     "feedback_plan",
-    "feedback_template_csv",
-    "import_decode",
     "survey_responses_csv_rows",
     "tickets_csv_rows",
 ]
 
 TICKETS = FeedbackImport.Kind.TICKETS.value
 RESPONSES = FeedbackImport.Kind.SURVEY_RESPONSES.value
-BATCH = 500
 
 COLUMNS: dict[str, tuple[Column, ...]] = {
     TICKETS: (
-        *_ACCOUNT_REF,
+        *ACCOUNT_REF_COLUMNS,
         Column(
             "external_id",
             False,
@@ -107,7 +103,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         ),
     ),
     RESPONSES: (
-        *_ACCOUNT_REF,
+        *ACCOUNT_REF_COLUMNS,
         Column(
             "external_id",
             False,
@@ -160,13 +156,6 @@ _TICKET_DEFAULTS: dict[str, Any] = {
 _RESPONSE_FIELDS = ("kind", "score", "comment", "lifecycle_stage", "responded_at")
 
 
-def feedback_template_csv(*, kind: str) -> str:
-    """A CSV with every column of `kind` and one example row."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c.name for c in COLUMNS[kind]])
-    writer.writerow([c.example for c in COLUMNS[kind]])
-    return out.getvalue()
 
 
 def tickets_csv_rows(*, tickets: QuerySet[Ticket]) -> Iterator[str]:
@@ -218,71 +207,24 @@ def feedback_plan(
     """
     kind = FeedbackImport.Kind(kind).value
     plan = ImportPlan(kind=kind)
-    parsed = rows_parse(
+    resolve = _plan_tickets if kind == TICKETS else _plan_responses
+    return plan_build(
         plan=plan,
         content=content,
         form_class=ROW_FORMS[kind],
-        check_header=_check_header,
+        columns=COLUMNS[kind],
+        one_of=ACCOUNT_REF,
+        resolve=lambda parsed: resolve(plan, accounts_resolve(parsed, actor=actor), actor),
         progress=progress,
     )
-    if parsed is None:
-        return plan
-
-    resolved = _resolve_accounts(plan, parsed, actor)
-    if kind == TICKETS:
-        _plan_tickets(plan, resolved, actor)
-    else:
-        _plan_responses(plan, resolved, actor)
-    for row in plan.rows:
-        if row.errors:
-            row.action = "error"
-    if plan.has_errors:
-        plan.creates, plan.updates = [], []
-    return plan
 
 
-def _check_header(plan: ImportPlan, line: int) -> bool:
-    columns = COLUMNS[plan.kind]
-    known = {c.name for c in columns}
-    seen: set[str] = set()
-    ok = True
-    for name in plan.headers:
-        if name in seen:
-            plan.file_errors.append(
-                (line, _("Column “%(column)s” appears twice.") % {"column": name})
-            )
-            ok = False
-        seen.add(name)
-        if name not in known:
-            plan.file_errors.append(
-                (
-                    line,
-                    _("Unknown column “%(column)s”. Known columns: %(known)s.")
-                    % {"column": name, "known": ", ".join(c.name for c in columns)},
-                )
-            )
-            ok = False
-    for column in columns:
-        if column.required and column.name not in seen:
-            plan.file_errors.append(
-                (line, _("Required column “%(column)s” is missing.") % {"column": column.name})
-            )
-            ok = False
-    if not seen.intersection({"account_external_id", "account_name"}):
-        plan.file_errors.append(
-            (
-                line,
-                _("The file needs a column %(columns)s to say which account each row is for.")
-                % {"columns": _(" or ").join(("account_external_id", "account_name"))},
-            )
-        )
-        ok = False
-    return ok
-
-
-def _existing_by_external_id(model: Any, ids: list[str]) -> dict[str, Any]:
+def _existing_by_external_id(
+    model: Any, resolved: list[tuple[RowResult, dict[str, Any], set[str], Any]]
+) -> dict[str, Any]:
+    ids = sorted({d["external_id"] for _r, d, _p, _a in resolved if d["external_id"]})
     found: dict[str, Any] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(ids):
         for obj in model.objects.select_related("account").filter(external_id__in=chunk):
             found[obj.external_id] = obj
     return found
@@ -296,23 +238,23 @@ def _claim_external_id(
     actor: Any,
 ) -> Any:
     """The record an external id updates (or None); fails the row on a repeat or a foreign one."""
-    if not ext:
+    if not ext or external_id_repeated(row, ext, first_line):
         return None
-    if ext in first_line:
-        row.fail(
-            _("external_id “%(id)s” already appears on line %(line)d.")
-            % {"id": ext, "line": first_line[ext]}
-        )
-        return None
-    first_line[ext] = row.line
     obj = existing.get(ext)
-    if (
-        obj is not None
-        and _is_restricted(actor)
-        and not can_edit_owned(actor, obj.account.owner_id)
-    ):
+    if obj is not None and is_restricted(actor) and not can_edit_owned(actor, obj.account.owner_id):
         row.fail(_("external_id “%(id)s” is a record of another owner's account.") % {"id": ext})
     return obj
+
+
+def _update(
+    plan: ImportPlan, row: RowResult, record: Any, account: Any, fields: dict[str, Any]
+) -> None:
+    """A record the file updates: it may move to another account; empty cells keep values."""
+    row.action = "update"
+    record.account = account
+    for name, value in fields.items():
+        setattr(record, name, value)
+    plan.update_fields.update(fields, {"account"})
 
 
 def _plan_tickets(
@@ -320,9 +262,7 @@ def _plan_tickets(
     resolved: list[tuple[RowResult, dict[str, Any], set[str], Any]],
     actor: User | None,
 ) -> None:
-    existing = _existing_by_external_id(
-        Ticket, [d["external_id"] for _r, d, _p, _a in resolved if d["external_id"]]
-    )
+    existing = _existing_by_external_id(Ticket, resolved)
     first_line: dict[str, int] = {}
     for row, data, present, account in resolved:
         ext = data["external_id"] or None
@@ -331,25 +271,21 @@ def _plan_tickets(
             continue
         fields = {n: data[n] for n in _TICKET_FIELDS if n in present}
         if ticket is not None:
-            row.action = "update"
-            ticket.account = account
-            for name, value in fields.items():
-                setattr(ticket, name, value)
-            plan.update_fields.update(fields, {"account"})
+            _update(plan, row, ticket, account, fields)
         else:
             row.action = "create"
             ticket = Ticket(account=account, external_id=ext, **{**_TICKET_DEFAULTS, **fields})
-        for name, messages in ticket_errors(
-            opened_at=ticket.opened_at,
-            first_response_at=ticket.first_response_at,
-            resolved_at=ticket.resolved_at,
-        ).items():
-            for message in messages:
-                row.fail(f"{name}: {message}")
+        row.fail_fields(
+            ticket_errors(
+                opened_at=ticket.opened_at,
+                first_response_at=ticket.first_response_at,
+                resolved_at=ticket.resolved_at,
+            )
+        )
         if row.errors:
             continue
         row.label = f"{ticket.subject} · {account.name}"
-        (plan.updates if row.action == "update" else plan.creates).append(ticket)
+        plan.add(row, ticket)
 
 
 def _plan_responses(
@@ -357,14 +293,12 @@ def _plan_responses(
     resolved: list[tuple[RowResult, dict[str, Any], set[str], Any]],
     actor: User | None,
 ) -> None:
-    existing = _existing_by_external_id(
-        SurveyResponse, [d["external_id"] for _r, d, _p, _a in resolved if d["external_id"]]
-    )
+    existing = _existing_by_external_id(SurveyResponse, resolved)
     keys = sorted(
         {(acc.pk, d["contact_email"].lower()) for _r, d, _p, acc in resolved if d["contact_email"]}
     )
     contacts: dict[tuple[int, str], Contact] = {}
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         for found in Contact.objects.annotate(email_lower=Lower("email")).filter(
             account_id__in={a for a, _e in chunk}, email_lower__in={e for _a, e in chunk}
         ):
@@ -386,11 +320,7 @@ def _plan_responses(
                 continue
         fields = {n: data[n] for n in _RESPONSE_FIELDS if n in present}
         if response is not None:
-            row.action = "update"
-            response.account = account
-            for name, value in fields.items():
-                setattr(response, name, value)
-            plan.update_fields.update(fields, {"account"})
+            _update(plan, row, response, account, fields)
             if contact is not None:
                 response.contact = contact
                 plan.update_fields.add("contact")
@@ -404,15 +334,15 @@ def _plan_responses(
                 source=ResponseSource.CSV,
                 **fields,
             )
-        for name, messages in survey_response_errors(
-            kind=response.kind, score=response.score, account_id=account.pk, contact=None
-        ).items():
-            for message in messages:
-                row.fail(f"{name}: {message}")
+        row.fail_fields(
+            survey_response_errors(
+                kind=response.kind, score=response.score, account_id=account.pk, contact=None
+            )
+        )
         if row.errors:
             continue
         row.label = f"{response.kind.upper()} {response.score} · {account.name}"
-        (plan.updates if row.action == "update" else plan.creates).append(response)
+        plan.add(row, response)
 
 
 # Apply ----------------------------------------------------------------------------------
@@ -422,28 +352,21 @@ def feedback_apply(
     *, plan: ImportPlan, actor: User | None, job: FeedbackImport | None = None
 ) -> ImportSummary:
     """Write a plan without errors, all or nothing."""
-    if plan.has_errors:
-        raise ImportRejected(_("The file has errors; nothing was imported."), plan)
     model: Any = Ticket if plan.kind == TICKETS else SurveyResponse
-    with transaction.atomic():
+
+    def write() -> set[int]:
         model.objects.bulk_create(plan.creates, batch_size=BATCH)
         if plan.updates and plan.update_fields:
             model.objects.bulk_update(plan.updates, sorted(plan.update_fields), batch_size=BATCH)
-        if job is not None:
-            job.status = ImportStatus.COMMITTED
-            job.committed_at = timezone.now()
-            job.report = plan.report()
-            job.save(update_fields=["status", "committed_at", "report"])
         written: list[Any] = [*plan.creates, *plan.updates]
         feedback_recorded_announce(
             model=model,
             ids=[o.pk for o in written],
             account_ids=[o.account_id for o in written],
         )
-    accounts = {o.account_id for o in written}
-    return ImportSummary(
-        created=len(plan.creates), updated=len(plan.updates), accounts=len(accounts)
-    )
+        return {o.account_id for o in written}
+
+    return plan_apply(plan=plan, job=job, write=write)
 
 
 # Jobs -----------------------------------------------------------------------------------
@@ -453,38 +376,20 @@ def feedback_import_create(
     *, kind: str, filename: str, raw: bytes, actor: User | None
 ) -> FeedbackImport:
     """Check an uploaded file and keep it with its report for preview (and later commit)."""
-    content, error, line = import_decode(raw=raw)
-    if content is None:
-        plan = ImportPlan(kind=kind, file_errors=[(line, error or "")])
-    else:
-        plan = feedback_plan(kind=kind, content=content, actor=actor)
-    return FeedbackImport.objects.create(
+    content, plan = file_plan(
+        raw=raw,
         kind=kind,
-        uploaded_by=actor,
-        filename=filename[:255],
-        content=content or "",
-        status=ImportStatus.INVALID if plan.has_errors else ImportStatus.PREVIEWED,
-        row_count=len(plan.rows),
-        report=plan.report(),
+        plan=lambda content: feedback_plan(kind=kind, content=content, actor=actor),
+    )
+    return job_create(
+        model=FeedbackImport, plan=plan, content=content, filename=filename, actor=actor, kind=kind
     )
 
 
 def feedback_import_commit(*, job: FeedbackImport, actor: User | None) -> ImportSummary:
     """Commit a previewed job after re-checking it against the data as it is now."""
-    with transaction.atomic():
-        # The lock makes a double-clicked commit wait, then find the job committed.
-        job = FeedbackImport.objects.select_for_update().get(pk=job.pk)
-        if job.status == ImportStatus.COMMITTED:
-            raise ImportRejected(_("This file was already imported."))
-        if job.status != ImportStatus.PREVIEWED:
-            raise ImportRejected(_("The file has errors; fix them and upload it again."))
-        plan = feedback_plan(kind=job.kind, content=job.content, actor=actor)
-        if not plan.has_errors:
-            return feedback_apply(plan=plan, actor=actor, job=job)
-        job.status = ImportStatus.INVALID
-        job.report = plan.report()
-        job.save(update_fields=["status", "report"])
-    raise ImportRejected(
-        _("The data changed since the preview and the file now has errors; nothing was imported."),
-        plan,
+    return job_commit(
+        job=job,
+        replan=lambda job: feedback_plan(kind=job.kind, content=job.content, actor=actor),
+        write=lambda plan, job: feedback_apply(plan=plan, actor=actor, job=job),
     )

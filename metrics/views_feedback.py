@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -31,9 +29,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from accounts.csv_import import ImportSummary
 from accounts.models import Account
+from accounts.views_import import ImportCommitView, ImportPreviewView, ImportUploadView, ImportView
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
 from metrics import importers_feedback as importers
@@ -244,103 +244,37 @@ def schedule_edit(request: AuthedHttpRequest, pk: int | None = None) -> HttpResp
 # CSV import ------------------------------------------------------------------------------
 
 
-def _require_import(request: AuthedHttpRequest) -> None:
-    user = request.user
-    if not (user.has_perm("metrics.add_ticket") or user.has_perm("metrics.add_surveyresponse")):
-        raise PermissionDenied
+class _FeedbackImports(ImportView):
+    model = FeedbackImport
+    preview_url = "metrics:feedback_import_preview"
+
+    def has_permission(self) -> bool:
+        user = self.request.user
+        return user.has_perm("metrics.add_ticket") or user.has_perm("metrics.add_surveyresponse")
 
 
-@login_required
-def import_upload(request: AuthedHttpRequest) -> HttpResponse:
-    _require_import(request)
-    template_kind = request.GET.get("template")
-    if template_kind in FeedbackImport.Kind.values:
-        response = HttpResponse(
-            importers.feedback_template_csv(kind=template_kind),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = f'attachment; filename="{template_kind}-template.csv"'
-        return response
-    form = FeedbackUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        job = importers.feedback_import_create(
-            kind=form.cleaned_data["kind"],
-            filename=upload.name,
-            raw=upload.read(),
-            actor=request.user,
-        )
-        return redirect("metrics:feedback_import_preview", pk=job.pk)
-    kinds = [
-        {"value": kind.value, "label": kind.label, "columns": importers.COLUMNS[kind.value]}
-        for kind in FeedbackImport.Kind
-    ]
-    recent = FeedbackImport.objects.filter(uploaded_by=request.user).defer("content")[:10]
-    return render(
-        request,
-        "metrics/feedback/import_upload.html",
-        {
-            "form": form,
-            "kinds": kinds,
-            "recent": recent,
-            "max_rows": settings.CSV_IMPORT_MAX_ROWS,
-        },
-        status=400 if form.errors else 200,
-    )
+class ImportUpload(_FeedbackImports, ImportUploadView):
+    template_name = "metrics/feedback/import_upload.html"
+    form_class = FeedbackUploadForm
+    kinds = FeedbackImport.Kind
+    columns = importers.COLUMNS
+
+    def create(self, **kwargs: Any) -> FeedbackImport:
+        return importers.feedback_import_create(**kwargs)
 
 
-def _own_job(request: AuthedHttpRequest, pk: int) -> FeedbackImport:
-    # Uploads are private to their uploader, like the accounts importer's.
-    job = FeedbackImport.objects.filter(pk=pk, uploaded_by=request.user).first()
-    if job is None:
-        raise Http404
-    return job
+class ImportPreview(_FeedbackImports, ImportPreviewView):
+    template_name = "metrics/feedback/import_preview.html"
 
 
-@login_required
-def import_preview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    _require_import(request)
-    job = _own_job(request, pk)
-    report = job.report if isinstance(job.report, dict) else {}
-    counts = report.get("counts", {})
-    headers = report.get("headers", [])
-    preview = [
-        {**row, "cells": [row.get("values", {}).get(h, "") for h in headers]}
-        for row in report.get("preview", [])
-    ]
-    return render(
-        request,
-        "metrics/feedback/import_preview.html",
-        {
-            "job": job,
-            "report": report,
-            "counts": counts,
-            "headers": headers,
-            "preview": preview,
-            "errors": report.get("errors", []),
-            "more_errors": report.get("error_count", 0) - len(report.get("errors", [])),
-            "more_rows": max(0, counts.get("rows", 0) - counts.get("error", 0) - len(preview)),
-            "can_commit": job.status == "previewed",
-        },
-    )
+class ImportCommit(_FeedbackImports, ImportCommitView):
+    def commit(self, job: FeedbackImport) -> ImportSummary:
+        return importers.feedback_import_commit(job=job, actor=self.request.user)  # type: ignore[arg-type]
 
 
-@login_required
-@require_POST
-def import_commit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    _require_import(request)
-    job = _own_job(request, pk)
-    try:
-        summary = importers.feedback_import_commit(job=job, actor=request.user)
-    except importers.ImportRejected as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            _("Imported %(file)s: %(created)d created, %(updated)d updated.")
-            % {"file": job.filename, "created": summary.created, "updated": summary.updated},
-        )
-    return redirect("metrics:feedback_import_preview", pk=job.pk)
+import_upload = ImportUpload.as_view()
+import_preview = ImportPreview.as_view()
+import_commit = ImportCommit.as_view()
 
 
 # Account 360 panel and ticket list -------------------------------------------------------

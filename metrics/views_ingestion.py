@@ -6,9 +6,10 @@ metrics.services.ingestion.
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
+
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -17,13 +18,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.csv_import import ImportRejected, template_csv
+from accounts.views_import import ImportCommitView, ImportPreviewView, ImportUploadView, ImportView
 from csplatform.choices import Role
 from metrics.forms_ingestion import EventUploadForm, FeatureForm, SourceForm
 from metrics.models import EndUser, Feature, Source
 from metrics.models.ingestion import EventImport
 from metrics.services import ingestion as services
-
-can_import_events = permission_required("metrics.add_event", raise_exception=True)
 
 
 def _require_admin(request: HttpRequest) -> None:
@@ -127,70 +128,47 @@ def end_user_list(request: HttpRequest) -> HttpResponse:
 # Events CSV import -----------------------------------------------------------------------
 
 
-@login_required
-@can_import_events
-def event_import_upload(request: HttpRequest) -> HttpResponse:
-    if request.GET.get("template"):
-        response = HttpResponse(
-            services.event_import_template_csv(), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = 'attachment; filename="events-template.csv"'
-        return response
-    form = EventUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        job = services.event_import_create(
-            filename=upload.name,
-            raw=upload.read(),
-            actor=request.user,  # type: ignore[arg-type]
-        )
-        return redirect("metrics:event_import_preview", pk=job.pk)
-    return render(
-        request,
-        "metrics/ingestion/import_upload.html",
-        {
-            "form": form,
-            "columns": services.EVENT_CSV_COLUMNS,
-            "max_rows": settings.CSV_IMPORT_MAX_ROWS,
-        },
-    )
+class _EventImports(ImportView):
+    model = EventImport
+    permission_required = "metrics.add_event"
+    preview_url = "metrics:event_import_preview"
 
 
-def _own_import(request: HttpRequest, pk: int) -> EventImport:
-    return get_object_or_404(EventImport, pk=pk, uploaded_by=request.user)
+class EventImportUpload(_EventImports, ImportUploadView):
+    template_name = "metrics/ingestion/import_upload.html"
+    form_class = EventUploadForm
+
+    def create(self, **kwargs: Any) -> EventImport:
+        return services.event_import_create(**kwargs)
+
+    def template_download(self) -> tuple[str, str] | None:
+        if not self.request.GET.get("template"):
+            return None
+        return "events-template.csv", template_csv(services.EVENT_CSV_COLUMNS)
+
+    def context(self) -> dict[str, Any]:
+        return {"columns": services.EVENT_CSV_COLUMNS}
 
 
-@login_required
-@can_import_events
-def event_import_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _own_import(request, pk)
-    report = job.report if isinstance(job.report, dict) else {}
-    return render(
-        request,
-        "metrics/ingestion/import_preview.html",
-        {
-            "job": job,
-            "report": report,
-            "errors": report.get("errors", []),
-            "preview": report.get("preview", []),
-            "can_commit": job.status == "previewed",
-        },
-    )
+class EventImportPreview(_EventImports, ImportPreviewView):
+    template_name = "metrics/ingestion/import_preview.html"
 
 
-@login_required
-@can_import_events
-@require_POST
-def event_import_commit(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _own_import(request, pk)
-    try:
-        result = services.event_import_commit(job=job)
-    except (services.EventImportRejected, services.IngestionUnavailable) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request,
-            _("Imported %(file)s: %(new)d new events, %(dup)d already stored.")
-            % {"file": job.filename, "new": result.inserted, "dup": result.duplicates},
-        )
-    return redirect("metrics:event_import_preview", pk=job.pk)
+class EventImportCommit(_EventImports, ImportCommitView):
+    # Without PostgreSQL events cannot be stored: the page says so instead of failing.
+    refusals = (ImportRejected, services.IngestionUnavailable)
+
+    def commit(self, job: EventImport) -> services.IngestResult:
+        return services.event_import_commit(job=job)
+
+    def done(self, job: EventImport, result: services.IngestResult) -> str:
+        return _("Imported %(file)s: %(new)d new events, %(dup)d already stored.") % {
+            "file": job.filename,
+            "new": result.inserted,
+            "dup": result.duplicates,
+        }
+
+
+event_import_upload = EventImportUpload.as_view()
+event_import_preview = EventImportPreview.as_view()
+event_import_commit = EventImportCommit.as_view()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import ImportStatus, LifecycleStage
-from accounts.models import Account, Contact
+from accounts.choices import LifecycleStage
+from accounts.models import Account, BaseImportJob, Contact
 from metrics.choices import ResponseSource, SurveyKind, TicketChannel, TicketPriority, TicketStatus
 
 
@@ -137,7 +136,7 @@ class SurveyResponse(models.Model):
         return f"{self.kind} {self.score}"
 
 
-class FeedbackImport(models.Model):
+class FeedbackImport(BaseImportJob):
     """A CSV of tickets or survey responses: previewed with per-row errors, then committed."""
 
     class Kind(models.TextChoices):
@@ -145,16 +144,6 @@ class FeedbackImport(models.Model):
         SURVEY_RESPONSES = "survey_responses", _("Survey responses")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    filename = models.CharField(max_length=255)
-    content = models.TextField()
-    status = models.CharField(max_length=12, choices=ImportStatus.choices)
-    row_count = models.PositiveIntegerField(default=0)
-    report = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    committed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

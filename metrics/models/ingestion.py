@@ -7,8 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.choices import ImportStatus
-from accounts.models import Account
+from accounts.models import Account, BaseImportJob
 from metrics.choices import EventType
 
 
@@ -268,19 +267,8 @@ class EndUserFeatureDaily(models.Model):
         return f"{self.end_user_id} {self.feature_id} {self.date}"
 
 
-class EventImport(models.Model):
+class EventImport(BaseImportJob):
     """A CSV of usage events: previewed with per-row errors, then ingested all or nothing."""
-
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    filename = models.CharField(max_length=255)
-    content = models.TextField()
-    status = models.CharField(max_length=12, choices=ImportStatus.choices)
-    row_count = models.PositiveIntegerField(default=0)
-    report = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    committed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

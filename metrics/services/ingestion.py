@@ -50,8 +50,9 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.choices import ImportStatus
+from accounts.csv_import import Column, Refusals, job_commit, job_create, job_mark_committed
 from csplatform.models import User
 from csplatform.services import api_key_hash
 from metrics.models import Event, Feature, FeatureEvent, Source
@@ -671,27 +672,29 @@ SELECT count(*) FROM usage"""
 
 # CSV import of events -------------------------------------------------------------------
 #
-# upload → preview → commit, as for accounts: the file is stored with a report (per-row
-# errors with line numbers, a preview of the first rows); commit re-reads the stored file
-# and ingests it in one transaction, or refuses if any row is wrong. Rows without a
-# message_id get one from their content, so importing the same file twice counts it once.
+# upload → preview → commit, as for accounts (the stored job's life is accounts.csv_import's):
+# the file is stored with a report (per-row errors with line numbers, a preview of the
+# first rows); commit re-reads the stored file and ingests it in one transaction, or
+# refuses if any row is wrong. Rows without a message_id get one from their content, so
+# importing the same file twice counts it once.
 
-EVENT_CSV_COLUMNS: tuple[tuple[str, bool, str], ...] = (
-    ("user_id", True, "u-1842"),
-    ("event", True, "Report Built"),
-    ("timestamp", True, "2026-03-02T10:15:00Z"),
-    ("account_external_id", False, "CRM-0001"),
-    ("message_id", False, "evt-000001"),
-    ("type", False, "track"),
-    ("properties", False, '{"format": "pdf"}'),
+EVENT_CSV_COLUMNS = (
+    Column("user_id", True, "", "u-1842"),
+    Column("event", True, "", "Report Built"),
+    Column("timestamp", True, "", "2026-03-02T10:15:00Z"),
+    Column("account_external_id", False, "", "CRM-0001"),
+    Column("message_id", False, "", "evt-000001"),
+    Column("type", False, "", "track"),
+    Column("properties", False, "", '{"format": "pdf"}'),
 )
-_KNOWN_COLUMNS = {c[0] for c in EVENT_CSV_COLUMNS}
+_KNOWN_COLUMNS = {c.name for c in EVENT_CSV_COLUMNS}
 IMPORT_PREVIEW_ROWS = 50
 IMPORT_MAX_ERRORS = 500
-
-
-class EventImportRejected(Exception):
-    """The stored file cannot be committed (it has errors, or was committed already)."""
+_REFUSALS = Refusals(
+    committed=gettext_lazy("This file has errors or was imported already."),
+    not_previewed=gettext_lazy("This file has errors or was imported already."),
+    now_invalid=gettext_lazy("The file has errors; nothing was imported."),
+)
 
 
 @dataclass
@@ -701,13 +704,30 @@ class EventImportPlan:
     errors: list[dict[str, Any]]
     rows: int
 
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
 
-def event_import_template_csv() -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([c[0] for c in EVENT_CSV_COLUMNS])
-    writer.writerow([c[2] for c in EVENT_CSV_COLUMNS])
-    return out.getvalue()
+    @property
+    def row_count(self) -> int:
+        return self.rows
+
+    def report(self) -> dict[str, Any]:
+        """The JSON kept on the EventImport for its preview page."""
+        return {
+            "errors": self.errors[:IMPORT_MAX_ERRORS],
+            "error_count": len(self.errors),
+            "preview": [
+                {
+                    "user_id": m.user_id,
+                    "event": m.name,
+                    "timestamp": m.timestamp.isoformat(),
+                    "account_external_id": m.group_id or "",
+                    "message_id": m.message_id,
+                }
+                for m in self.messages[:IMPORT_PREVIEW_ROWS]
+            ],
+        }
 
 
 def event_import_plan(*, content: str, received_at: datetime | None = None) -> EventImportPlan:
@@ -719,7 +739,7 @@ def event_import_plan(*, content: str, received_at: datetime | None = None) -> E
     headers = [h.strip() for h in (reader.fieldnames or [])]
     errors: list[dict[str, Any]] = []
     messages: list[Message] = []
-    missing = [c[0] for c in EVENT_CSV_COLUMNS if c[1] and c[0] not in headers]
+    missing = [c.name for c in EVENT_CSV_COLUMNS if c.required and c.name not in headers]
     if missing:
         errors.append(
             {"line": 1, "message": _("Missing columns: %(cols)s.") % {"cols": ", ".join(missing)}}
@@ -775,46 +795,23 @@ def event_import_create(*, filename: str, raw: bytes, actor: User | None) -> Eve
         )
     else:
         plan = event_import_plan(content=content)
-    preview = [
-        {
-            "user_id": m.user_id,
-            "event": m.name,
-            "timestamp": m.timestamp.isoformat(),
-            "account_external_id": m.group_id or "",
-            "message_id": m.message_id,
-        }
-        for m in plan.messages[:IMPORT_PREVIEW_ROWS]
-    ]
-    return EventImport.objects.create(
-        uploaded_by=actor,
-        filename=filename[:255],
-        content=content,
-        status=ImportStatus.INVALID if plan.errors else ImportStatus.PREVIEWED,
-        row_count=plan.rows,
-        report={
-            "errors": plan.errors[:IMPORT_MAX_ERRORS],
-            "error_count": len(plan.errors),
-            "preview": preview,
-        },
-    )
+    return job_create(model=EventImport, plan=plan, content=content, filename=filename, actor=actor)
 
 
 def event_import_commit(*, job: EventImport) -> IngestResult:
-    """Ingest a previewed file, all rows or none; raises EventImportRejected."""
-    with transaction.atomic():
-        job = EventImport.objects.select_for_update().get(pk=job.pk)
-        if job.status != ImportStatus.PREVIEWED:
-            raise EventImportRejected(_("This file has errors or was imported already."))
-        plan = event_import_plan(content=job.content)
-        if plan.errors:
-            raise EventImportRejected(_("The file has errors; nothing was imported."))
-        result = events_ingest(messages=plan.messages)
-        job.status = ImportStatus.COMMITTED
-        job.committed_at = timezone.now()
-        job.report = {
-            **job.report,
-            "inserted": result.inserted,
-            "duplicates": result.duplicates,
-        }
-        job.save(update_fields=["status", "committed_at", "report"])
+    """Ingest a previewed file, all rows or none; raises ImportRejected."""
+    return job_commit(
+        job=job,
+        replan=lambda job: event_import_plan(content=job.content),
+        write=_event_import_write,
+        refusals=_REFUSALS,
+    )
+
+
+def _event_import_write(plan: EventImportPlan, job: EventImport) -> IngestResult:
+    result = events_ingest(messages=plan.messages)
+    job_mark_committed(
+        job=job,
+        report={**job.report, "inserted": result.inserted, "duplicates": result.duplicates},
+    )
     return result

@@ -2,106 +2,50 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
-from tqdm import tqdm
+from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from accounts import importers
-from accounts.choices import ImportKind, ImportStatus
+from accounts.choices import ImportKind
+from accounts.management.import_command import ImportCommand
 from accounts.models import ImportJob
 from csplatform.models import User
 
 
-class Command(BaseCommand):
+class Command(ImportCommand[importers.AccountsImportPlan, ImportJob]):
     help = (
         "Check a CSV of accounts, contacts or subscriptions and print a row-by-row report; "
         "with --commit, import it all or nothing. Exits with status 1 when the file has errors."
     )
+    kinds = ImportKind.values
+    model = ImportJob
+    owner: User | None = None
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=ImportKind.values)
-        parser.add_argument("file", type=Path)
-        parser.add_argument(
-            "--commit", action="store_true", help="write the rows (default: check only)"
-        )
+        super().add_arguments(parser)
         parser.add_argument(
             "--owner",
             metavar="USERNAME",
             help="owner of new accounts whose owner cell is empty",
         )
-        parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
-        kind: str = options["kind"]
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
-        owner = None
+    def prepare(self, options: dict[str, Any]) -> None:
         if options["owner"]:
-            owner = User.objects.filter(username=options["owner"], is_active=True).first()
-            if owner is None:
-                raise CommandError(f"no active user {options['owner']!r}")
+            self.owner = User.objects.filter(username=options["owner"], is_active=True).first()
+            if self.owner is None:
+                raise CommandError(_("no active user %(name)r") % {"name": options["owner"]})
 
-        content, error, line = importers.import_decode(raw=raw)
-        if content is None:
-            plan = importers.ImportPlan(kind=kind, file_errors=[(line, error or "")])
-        else:
-            total = max(content.rstrip("\n").count("\n"), 1)
-            with tqdm(
-                total=total,
-                unit="row",
-                desc="Checking",
-                file=self.stderr._out,
-                disable=options["no_progress"] or options["verbosity"] == 0,
-            ) as bar:
-                plan = importers.import_plan(
-                    kind=kind, content=content, actor=None, default_owner=owner, progress=bar.update
-                )
-        self._report(plan)
-        counts = plan.counts
-        if plan.has_errors:
-            errors = len(plan.file_errors) + len(plan.row_errors)
-            self.stderr.write(
-                self.style.ERROR(f"{errors} error(s) in {path.name}; nothing was imported.")
-            )
-            raise SystemExit(1)
-        if not options["commit"]:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"OK: {counts['create']} to create, {counts['update']} to update. "
-                    "Run again with --commit to import."
-                )
-            )
-            return
-        with transaction.atomic():
-            job = ImportJob.objects.create(
-                kind=kind,
-                filename=path.name[:255],
-                content=content,
-                status=ImportStatus.PREVIEWED,
-                row_count=counts["rows"],
-                report=plan.report(),
-            )
-            summary = importers.import_apply(plan=plan, actor=None, job=job)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Imported {path.name}: {summary.created} created, {summary.updated} updated "
-                f"on {summary.accounts} account(s)."
-            )
+    def plan(
+        self, *, kind: str, content: str, progress: Callable[[int], None]
+    ) -> importers.AccountsImportPlan:
+        return importers.import_plan(
+            kind=kind, content=content, actor=None, default_owner=self.owner, progress=progress
         )
 
-    def _report(self, plan: importers.ImportPlan) -> None:
-        for line, message in plan.file_errors:
-            where = f"line {line}" if line else "file"
-            self.stdout.write(self.style.ERROR(f"{where}: ERROR {message}"))
-        for row in plan.rows:
-            if row.errors:
-                for message in row.errors:
-                    self.stdout.write(self.style.ERROR(f"line {row.line}: ERROR {message}"))
-            else:
-                self.stdout.write(f"line {row.line}: {row.action} {row.label}")
+    def apply(
+        self, *, plan: importers.AccountsImportPlan, job: ImportJob
+    ) -> importers.ImportSummary:
+        return importers.import_apply(plan=plan, actor=None, job=job)

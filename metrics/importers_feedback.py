@@ -156,8 +156,6 @@ _TICKET_DEFAULTS: dict[str, Any] = {
 _RESPONSE_FIELDS = ("kind", "score", "comment", "lifecycle_stage", "responded_at")
 
 
-
-
 def tickets_csv_rows(*, tickets: QuerySet[Ticket]) -> Iterator[str]:
     """Tickets as CSV in the import's own columns, so an export can be edited and re-imported."""
     names = [c.name for c in COLUMNS[TICKETS]]

@@ -285,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ACCOUNT_REFRESH_SECONDS,
         "options": {"expires": ACCOUNT_REFRESH_SECONDS},
     },
+    "health-overrides-expire": {
+        "task": "health.tasks.health_overrides_expire",
+        "schedule": crontab(minute=10, hour=0),
+        "options": {"expires": 3600},
+    },
     "events-attach-pending": {
         "task": "metrics.tasks.ingestion.events_attach_pending",
         "schedule": crontab(minute="*/10"),
@@ -329,6 +334,11 @@ METRICS_ENGINE_WORKERS = env.int("METRICS_ENGINE_WORKERS", default=2)
 if METRICS_ENGINE_WORKERS < 1:
     raise ImproperlyConfigured("METRICS_ENGINE_WORKERS must be 1 or more.")
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
+
+# Health -------------------------------------------------------------------------------------
+# After a metric backfill, health is scored for at most this many of its last days (the
+# history behind trends, charts and the backtest's recent past).
+HEALTH_HISTORY_DAYS = env.int("HEALTH_HISTORY_DAYS", default=90)
 # No contact is surveyed by hand twice within this many days (schedules have their own).
 SURVEY_QUIET_PERIOD_DAYS = env.int("SURVEY_QUIET_PERIOD_DAYS", default=60)
 

@@ -218,20 +218,26 @@ def _score_on(
 
 
 def account_health(*, account: Account, user: Any, days: int = 90) -> AccountHealth:
-    """Everything the health panel shows: four queries, whatever the history."""
-    health = HealthScore.objects.filter(account=account).first()
-    since = timezone.now().date() - dt.timedelta(days=days)
-    history = list(
-        HealthScoreHistory.objects.filter(account=account, date__gte=since)
-        .order_by("date")
-        .values_list("date", "score", "color")
-    )
-    override = HealthOverride.objects.filter(account=account, ended_at__isnull=True).first()
-    sentiment = (
-        CsmSentiment.objects.filter(account=account, ended_at__isnull=True)
-        .select_related("created_by")
+    """Everything the health panel shows: at most four queries, whatever the history."""
+    health = (
+        HealthScore.objects.select_related("version", "version__scorecard")
+        .filter(account=account)
         .first()
     )
+    history: list[tuple[dt.date, Decimal | None, str]] = []
+    if health is not None:
+        since = timezone.now().date() - dt.timedelta(days=days)
+        history = list(
+            HealthScoreHistory.objects.filter(account=account, date__gte=since)
+            .order_by("date")
+            .values_list("date", "score", "color")
+        )
+    override = (
+        HealthOverride.objects.filter(account=account, ended_at__isnull=True).first()
+        if health is not None and health.overridden
+        else None
+    )
+    sentiment = CsmSentiment.objects.filter(account=account, ended_at__isnull=True).first()
     out = AccountHealth(
         health=health,
         override=override,

@@ -6,10 +6,10 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.utils import timezone
+from django.conf import settings
 
 from health.services.overrides import overrides_expire
-from health.services.scores import health_recalculate
+from health.services.scores import health_backfill, health_recalculate
 
 logger = logging.getLogger(__name__)
 
@@ -23,17 +23,13 @@ def health_recalculate_all(as_of: str | None = None) -> None:
 
 
 @shared_task(ignore_result=True)
-def health_recalculate_nightly() -> None:
-    """Nightly, after the metric engine's run: every customer on yesterday's final figures."""
-    yesterday = timezone.now().date() - dt.timedelta(days=1)
-    run = health_recalculate(as_of=yesterday)
-    logger.info(
-        "health scored for %s accounts on %s in %.1f s (%s changed)",
-        run.scored,
-        yesterday,
-        run.seconds,
-        len(run.changes),
-    )
+def health_after_metrics(start: str, end: str) -> None:
+    """After a metric recalculation: every customer on each day it covered (the last
+    HEALTH_HISTORY_DAYS of a long backfill), so history and today's scores follow it."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    first = max(first, last - dt.timedelta(days=settings.HEALTH_HISTORY_DAYS - 1))
+    days = health_backfill(start=first, end=last)
+    logger.info("health scored for %s days (%s to %s)", days, first, last)
 
 
 @shared_task(ignore_result=True)

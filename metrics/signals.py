@@ -10,9 +10,13 @@ once a minute, however many batches arrive.
 rebuilt for today between the scheduled runs, because their signals changed (new events,
 tickets or survey answers; see metrics.services.engine.account_figures_refresh_changed).
 Sent after commit with `account_ids` and `day`; health recomputes just those accounts.
+
+`metrics_recalculated`: a recalculation (nightly, every 15 minutes for today, a backfill)
+finished; sent after commit with `start` and `end`. Health scores the days it covered.
 """
 
 from django.dispatch import Signal
 
 usage_recorded = Signal()
 account_figures_refreshed = Signal()
+metrics_recalculated = Signal()

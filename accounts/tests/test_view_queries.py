@@ -17,9 +17,11 @@ from accounts.models import Account, Activity, Contact, Goal, Subscription, Tag,
 
 # Generous ceilings; the real guarantee is "the same for 5 as for 500".
 MAX_QUERIES = 15
-# The 360 page also renders the panels other apps register (accounts/panels.py); metrics'
-# "usage and sentiment" panel adds three queries, the same for any history.
-MAX_QUERIES_360 = MAX_QUERIES + 3
+# The 360 page also renders the panels other apps register (accounts/panels.py), each at
+# a fixed cost whatever the history: metrics' "usage and sentiment" three queries,
+# onboarding's two, health's four at most (score, history, override, sentiment).
+PANEL_QUERIES = {"metrics": 3, "onboarding": 2, "health": 4}
+MAX_QUERIES_360 = MAX_QUERIES + sum(PANEL_QUERIES.values())
 
 _seq = count()
 

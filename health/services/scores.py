@@ -93,6 +93,7 @@ def _calc_fill(
     account_ids: Sequence[int] | None = None,
     pairs: Sequence[tuple[int, date]] | None = None,
     version: ScorecardVersion | None = None,
+    historical_only: bool = False,
 ) -> int:
     """Score into the temporary table; returns the rows written.
 
@@ -120,7 +121,7 @@ def _calc_fill(
     for scoring_version, targets_of in jobs:
         spec = version_spec(scoring_version)
         params: dict[str, Any] = {"version_id": scoring_version.pk}
-        select = scores_select(d, spec, targets_of(params), params)
+        select = scores_select(d, spec, targets_of(params), params, historical_only=historical_only)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {CALC_TABLE} (account_id, as_of, version_id, score, color,"
@@ -319,16 +320,20 @@ def health_backfill(*, start: date, end: date) -> int:
 
 
 def health_scores_for(
-    *, version: ScorecardVersion, pairs: Sequence[tuple[int, date]]
+    *,
+    version: ScorecardVersion,
+    pairs: Sequence[tuple[int, date]],
+    historical_only: bool = False,
 ) -> dict[tuple[int, date], Decimal | None]:
-    """What `version` computes for (account, day) pairs, written nowhere (the backtest)."""
+    """What `version` computes for (account, day) pairs, written nowhere (the preview; the
+    backtest, with `historical_only`: measures that can't be evaluated for past days NA)."""
     if not pairs:
         return {}
     out: dict[tuple[int, date], Decimal | None] = {}
     with transaction.atomic():
         _calc_table_create()
         try:
-            _calc_fill(pairs=pairs, version=version)
+            _calc_fill(pairs=pairs, version=version, historical_only=historical_only)
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT account_id, as_of, score FROM {CALC_TABLE}")
                 for a, day, score in cursor.fetchall():

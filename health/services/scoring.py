@@ -239,15 +239,23 @@ def _weighted(d: Dialect, parts: list[tuple[str, str]]) -> str:
     return f"CASE WHEN ({den}) > 0 THEN ({num}) / ({den}) END"
 
 
-def scores_select(d: Dialect, spec: VersionSpec, targets: str, params: dict[str, Any]) -> str:
+def scores_select(
+    d: Dialect,
+    spec: VersionSpec,
+    targets: str,
+    params: dict[str, Any],
+    *,
+    historical_only: bool = False,
+) -> str:
     """SELECT account_id, as_of, score, color, details, groups for the pairs of `targets`.
 
     `targets` is a query yielding (account_id, as_of); its parameters go in `params`, to
-    which the statement adds its own.
+    which the statement adds its own. With `historical_only`, kinds that cannot be
+    evaluated for a past day without today's facts leaking in are NA (the backtest).
     """
     raw_cols = []
     for i, m in enumerate(spec.measures):
-        if m.kind is None:
+        if m.kind is None or (historical_only and not m.kind.historical):
             raw_cols.append(f"NULL AS r{i}")
             continue
         p = _placeholder_factory(f"m{i}", m.kind.params(m.options), params)

@@ -76,6 +76,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account
+from csplatform.signals import announce_on_commit
 from csplatform.sql import Dialect, jit_off
 from metrics.choices import Period
 from metrics.models import (
@@ -95,7 +96,7 @@ from metrics.services.engine_sql import (
     movements_insert_sql,
     period_facts_sql,
 )
-from metrics.signals import account_figures_refreshed
+from metrics.signals import account_figures_refreshed, metrics_recalculated
 
 # One key for every recalculation: two runs over overlapping ranges serialize instead of
 # interleaving their deletes and inserts.
@@ -770,6 +771,7 @@ def metrics_recalculate(
             progress(total, total)
     result.days = (end - start).days + 1
     result.chunks = chunks
+    announce_on_commit(metrics_recalculated, sender=RecalcResult, start=start, end=end)
     return result
 
 
@@ -864,9 +866,7 @@ def account_figures_refresh_changed(
     if written < 0:
         _changes_requeue(claimed)
         return []
-    transaction.on_commit(
-        lambda: account_figures_refreshed.send(
-            sender=AccountChange, account_ids=ids, day=now.date()
-        )
+    announce_on_commit(
+        account_figures_refreshed, sender=AccountChange, account_ids=ids, day=now.date()
     )
     return ids

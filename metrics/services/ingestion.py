@@ -55,6 +55,7 @@ from django.utils.translation import gettext_lazy
 from accounts.csv_import import Column, Refusals, job_commit, job_create, job_mark_committed
 from csplatform.models import User
 from csplatform.services import api_key_hash
+from csplatform.signals import announce_on_commit
 from metrics.models import Event, Feature, FeatureEvent, Source
 from metrics.models.ingestion import EventImport
 from metrics.signals import usage_recorded
@@ -544,7 +545,7 @@ def events_ingest(
         return IngestResult(received=len(messages), inserted=0, authenticated=False)
     if inserted:
         # At once outside a transaction (the statement committed on its own).
-        transaction.on_commit(lambda: usage_recorded.send(sender=Event, account_ids=None))
+        announce_on_commit(usage_recorded, sender=Event, account_ids=None)
     to_attach = sorted(set(grouped) | set(unseen))
     if not to_attach:
         return IngestResult(received=len(messages), inserted=inserted)
@@ -597,10 +598,10 @@ def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
 
     attached = int(_retrying(run))
     if attached:
-        transaction.on_commit(
-            lambda: usage_recorded.send(
-                sender=Event, account_ids=list(account_ids) if account_ids is not None else None
-            )
+        announce_on_commit(
+            usage_recorded,
+            sender=Event,
+            account_ids=list(account_ids) if account_ids is not None else None,
         )
     return attached
 

@@ -418,6 +418,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "accounts.choices.ActivityKind",
         "TaskKindEnum": "accounts.choices.TaskKind",
         "PlanStatusEnum": "onboarding.choices.PlanStatus",
+        "HealthColorEnum": "health.choices.Color",
         "CriterionKindEnum": "onboarding.choices.CriterionKind",
         "CancelReasonEnum": "onboarding.choices.CancelReason",
     },

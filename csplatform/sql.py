@@ -8,6 +8,7 @@ on SQLite.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from django.db import connection
@@ -28,8 +29,11 @@ class Dialect:
 
     @property
     def materialized(self) -> str:
-        """Evaluate a CTE once (PostgreSQL would otherwise inline it into every join)."""
-        return "MATERIALIZED " if self.pg else ""
+        """Evaluate a CTE once: both databases would otherwise inline a CTE used once into
+        the query that uses it (SQLite knows the hint from 3.35 on)."""
+        if self.pg or sqlite3.sqlite_version_info >= (3, 35):
+            return "MATERIALIZED "
+        return ""
 
     def month_start(self, expr: str) -> str:
         if self.pg:

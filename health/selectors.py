@@ -256,12 +256,22 @@ def account_health(*, account: Account, user: Any, days: int = 90) -> AccountHea
 # The portfolio -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SegmentRow:
+    label: str
+    counts: Counter[str]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
 @dataclass
 class Portfolio:
     total: int = 0
     by_color: Counter[str] = field(default_factory=Counter)
-    # segment field → value → colour → accounts
-    by_segment: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    # segment field → its values with customers by colour
+    by_segment: dict[str, list[SegmentRow]] = field(default_factory=dict)
     unscored: int = 0
 
 
@@ -269,7 +279,7 @@ def portfolio(*, accounts: QuerySet[Account]) -> Portfolio:
     """Customers by colour, overall and per tier and touch model (two grouped queries)."""
     out = Portfolio()
     base = accounts.exclude(status=AccountStatus.CHURNED)
-    for field_name in ("tier", "touch_model"):
+    for field_name, choices in (("tier", Tier), ("touch_model", TouchModel)):
         counts = base.values(field_name, "health__color").annotate(n=Count("pk"))
         segment: dict[str, Counter[str]] = defaultdict(Counter)
         for row in counts:
@@ -281,8 +291,11 @@ def portfolio(*, accounts: QuerySet[Account]) -> Portfolio:
                     out.by_color[color] += row["n"]
                 else:
                     out.unscored += row["n"]
-        choices = Tier if field_name == "tier" else TouchModel
-        out.by_segment[field_name] = {str(choices(k).label): v for k, v in segment.items()}
+        out.by_segment[field_name] = [
+            SegmentRow(str(choice.label), segment[choice.value])
+            for choice in choices
+            if choice.value in segment
+        ]
     return out
 
 

@@ -285,6 +285,11 @@ def scores_select(
         }
     )
     groups_json = d.json_array([d.round2(f"g{j}") for j in range(k)])
+    if not d.pg:
+        # SQLite binds a Decimal as text, and text compares above every number.
+        for key, value in params.items():
+            if isinstance(value, Decimal):
+                params[key] = float(value)
     next_day = d.day_start(d.add("x.as_of", 1))
     empty = "NULL"
     # Each level is computed once (MATERIALIZED): inlined, every reference to a raw value

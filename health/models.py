@@ -181,6 +181,7 @@ class HealthScore(models.Model):
     previous_as_of = models.DateField(null=True, blank=True)
     previous_details = models.JSONField(default=dict)
     previous_score = models.DecimalField(max_digits=5, decimal_places=2, null=True)
+    previous_color = models.CharField(max_length=6, choices=Color.choices, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

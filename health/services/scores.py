@@ -216,9 +216,9 @@ def _write(*, now: Any, current: bool) -> None:
             INSERT INTO health_healthscore
                 (account_id, version_id, as_of, computed_score, computed_color, score, color,
                  overridden, details, previous_as_of, previous_details, previous_score,
-                 computed_at)
+                 previous_color, computed_at)
             SELECT c.account_id, c.version_id, c.as_of, c.score, c.color, e.eff_score,
-                e.eff_color, e.eff_overridden = 1, c.details, NULL, {empty}, NULL, %(now)s
+                e.eff_color, e.eff_overridden = 1, c.details, NULL, {empty}, NULL, '', %(now)s
             FROM {CALC_TABLE} c JOIN (
                 SELECT c.account_id, {_EFFECTIVE} {_effective_from()}
             ) e ON e.account_id = c.account_id
@@ -230,6 +230,8 @@ def _write(*, now: Any, current: bool) -> None:
                     THEN health_healthscore.details ELSE health_healthscore.previous_details END,
                 previous_score = CASE WHEN health_healthscore.as_of < excluded.as_of
                     THEN health_healthscore.score ELSE health_healthscore.previous_score END,
+                previous_color = CASE WHEN health_healthscore.as_of < excluded.as_of
+                    THEN health_healthscore.color ELSE health_healthscore.previous_color END,
                 version_id = excluded.version_id, as_of = excluded.as_of,
                 computed_score = excluded.computed_score,
                 computed_color = excluded.computed_color, score = excluded.score,

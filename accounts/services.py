@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -19,6 +20,8 @@ from accounts.choices import (
     BillingPeriod,
     DiscountType,
     SubscriptionStatus,
+    TaskKind,
+    TaskPriority,
     TaskStatus,
 )
 from accounts.models import (
@@ -320,6 +323,72 @@ def task_create(
         task.full_clean()
         task.save()
     return task
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task for `tasks_upsert`: `dedupe_key` names the reason it exists."""
+
+    account_id: int
+    title: str
+    dedupe_key: str
+    source: str
+    description: str = ""
+    kind: str = TaskKind.OTHER
+    priority: str = TaskPriority.NORMAL
+    due_date: date | None = None
+    assignee_id: int | None = None
+    created_by_id: int | None = None
+
+
+def tasks_upsert(*, tasks: Sequence[TaskSpec], chunk: int = 2000) -> int:
+    """Create many tasks at once; where an open task with the same account and dedupe_key
+    exists, update it instead (title, description, priority, due date), never duplicate it.
+
+    One statement per `chunk` tasks, safe when two callers race for the same task: the
+    partial unique index on open (account, dedupe_key) decides, and the loser updates.
+    Returns the number of tasks created or updated.
+    """
+    if any(not t.dedupe_key for t in tasks):
+        raise ValueError("tasks_upsert needs a dedupe_key on every task")
+    now = timezone.now()
+    done = 0
+    # Key order: two callers lock the same open tasks in the same order (no deadlock).
+    ordered = sorted(tasks, key=lambda t: (t.account_id, t.dedupe_key))
+    for start in range(0, len(ordered), chunk):
+        rows = []
+        params: list[Any] = []
+        for t in ordered[start : start + chunk]:
+            rows.append("(%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, '', '', %s, %s)")
+            params += [
+                t.account_id,
+                t.title[:255],
+                t.description,
+                t.kind,
+                t.priority,
+                t.due_date,
+                t.assignee_id,
+                t.created_by_id,
+                t.source,
+                t.dedupe_key[:255],
+                now,
+                now,
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO accounts_task (account_id, title, description, kind, priority,"
+                " status, due_date, assignee_id, created_by_id, source, dedupe_key, outcome,"
+                " note, created_at, updated_at) VALUES "
+                + ", ".join(rows)
+                # The index's own predicate, word for word: SQLite matches it literally.
+                + " ON CONFLICT (account_id, dedupe_key) WHERE (status = 'open'"
+                " AND NOT (dedupe_key = '')) DO UPDATE SET title = excluded.title,"
+                " description = excluded.description, priority = excluded.priority,"
+                " due_date = excluded.due_date, updated_at = excluded.updated_at",
+                params,
+            )
+            done += max(cursor.rowcount, 0)
+    return done
 
 
 def task_update(*, task: Task, **fields: Any) -> Task:

@@ -351,7 +351,7 @@ def tasks_upsert(*, tasks: Sequence[TaskSpec], chunk: int = 2000) -> int:
     """
     if any(not t.dedupe_key for t in tasks):
         raise ValueError("tasks_upsert needs a dedupe_key on every task")
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     done = 0
     # Key order: two callers lock the same open tasks in the same order (no deadlock).
     ordered = sorted(tasks, key=lambda t: (t.account_id, t.dedupe_key))

@@ -34,6 +34,7 @@ CSM_WRITABLE = {
     "onboarding": ("onboardingplan", "planmilestone", "plantask", "plancriterion", "plansharelink"),
     # Scorecards are the CS Lead's; a CSM overrides and gives sentiment on their accounts.
     "health": ("healthoverride", "csmsentiment"),
+    # Rules, playbooks and webhooks are the CS Lead's (webhook endpoints the Admin's).
 }
 
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "metrics",
     "onboarding",
     "health",
+    "playbooks",
 ]
 
 MIDDLEWARE = [
@@ -290,6 +291,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=10, hour=0),
         "options": {"expires": 3600},
     },
+    "playbooks-rules-evaluate": {
+        "task": "playbooks.tasks.rules_evaluate_scheduled",
+        "schedule": crontab(minute=50),
+        "options": {"expires": 3000},
+    },
+    "playbooks-webhooks-sweep": {
+        "task": "playbooks.tasks.webhooks_sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
+    "playbooks-digests": {
+        "task": "playbooks.tasks.digests_send",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
     "events-attach-pending": {
         "task": "metrics.tasks.ingestion.events_attach_pending",
         "schedule": crontab(minute="*/10"),
@@ -334,6 +350,18 @@ METRICS_ENGINE_WORKERS = env.int("METRICS_ENGINE_WORKERS", default=2)
 if METRICS_ENGINE_WORKERS < 1:
     raise ImproperlyConfigured("METRICS_ENGINE_WORKERS must be 1 or more.")
 SURVEY_LINK_MAX_AGE_DAYS = env.int("SURVEY_LINK_MAX_AGE_DAYS", default=30)
+
+# Playbooks and alerts ------------------------------------------------------------------------
+# Outgoing webhooks: seconds to wait for a receiver, tries per delivery (retry delays are
+# WEBHOOK_RETRY_BACKOFF × 2^n seconds), failures in a row before the endpoint is disabled.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+WEBHOOK_RETRY_BACKOFF = env.float("WEBHOOK_RETRY_BACKOFF", default=30.0)
+WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=10)
+# The hour (in each user's own time zone) the daily digest goes out.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+if not 0 <= DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("DIGEST_HOUR must be an hour of the day, 0 to 23.")
 
 # Health -------------------------------------------------------------------------------------
 # After a metric backfill, health is scored for at most this many of its last days (the

@@ -37,6 +37,7 @@ urlpatterns = [
     path("metrics/", include("metrics.urls")),
     path("onboarding/", include("onboarding.urls")),
     path("health/", include("health.urls")),
+    path("playbooks/", include("playbooks.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -46,7 +46,9 @@ class PlaybookStep(models.Model):
     playbook = models.ForeignKey(PlaybookTemplate, on_delete=models.CASCADE, related_name="steps")
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
-    kind = models.CharField(_("type"), max_length=12, choices=TaskKind.choices, default=TaskKind.OTHER)
+    kind = models.CharField(
+        _("type"), max_length=12, choices=TaskKind.choices, default=TaskKind.OTHER
+    )
     priority = models.CharField(
         _("priority"), max_length=8, choices=TaskPriority.choices, default=TaskPriority.NORMAL
     )
@@ -161,7 +163,9 @@ class RuleCooldown(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["rule", "account"], name="cooldown_one_per_rule_account")
+            models.UniqueConstraint(
+                fields=["rule", "account"], name="cooldown_one_per_rule_account"
+            )
         ]
 
     def __str__(self) -> str:
@@ -240,7 +244,9 @@ class WebhookEndpoint(models.Model):
 class WebhookDelivery(models.Model):
     """One webhook call, kept like an email in the outbox: sent once, retried with backoff."""
 
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
     idempotency_key = models.CharField(max_length=255, unique=True)
     event = models.CharField(max_length=60)
     payload = models.JSONField()

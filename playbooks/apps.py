@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.apps import AppConfig
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+
+def _evaluate_soon(event: str, account_ids: list[int]) -> None:
+    """Evaluate the rules that listen to `event` for these accounts, in the background."""
+    from playbooks.tasks import rules_evaluate_event
+
+    if account_ids:
+        transaction.on_commit(
+            partial(rules_evaluate_event.delay, event, sorted(set(account_ids))), robust=True
+        )
+
+
+def _health_changed(sender: Any, *, changes: list[Any], **kwargs: Any) -> None:
+    from playbooks.triggers import HEALTH
+
+    _evaluate_soon(HEALTH, [c.account_id for c in changes])
+
+
+def _survey_answered(sender: Any, *, account_ids: list[int], **kwargs: Any) -> None:
+    from playbooks.triggers import SURVEY
+
+    _evaluate_soon(SURVEY, account_ids)
+
+
+def _tickets_recorded(sender: Any, *, account_ids: list[int], **kwargs: Any) -> None:
+    from playbooks.triggers import TICKETS
+
+    _evaluate_soon(TICKETS, account_ids)
+
+
+def _onboarding_changed(sender: Any, **kwargs: Any) -> None:
+    from playbooks.triggers import ONBOARDING
+
+    ids = kwargs.get("account_ids") or [c[1] for c in kwargs.get("changes") or []]
+    _evaluate_soon(ONBOARDING, list(ids))
+
+
+class PlaybooksConfig(AppConfig):
+    name = "playbooks"
+    verbose_name = _("Playbooks and alerts")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from health.signals import health_changed
+        from metrics.services.feedback import survey_responses_recorded, tickets_recorded
+        from onboarding.signals import plan_health_changed
+
+        health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
+        survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
+        tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
+        plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")

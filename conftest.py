@@ -3,9 +3,8 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("DJANGO_ENV", "test")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The database and broker are chosen in csplatform/settings_test.py (pytest-django loads
+# the settings before this file).
 # Playwright's sync API runs an event loop in the test thread; the ORM calls around it are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

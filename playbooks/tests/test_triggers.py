@@ -10,9 +10,8 @@ import pytest
 from accounts.choices import SubscriptionStatus
 from accounts.models import Account
 from accounts.tests.factories import AccountFactory, SubscriptionFactory
-from health.models import HealthScore, HealthScoreHistory
+from health.models import HealthScoreHistory
 from metrics.models import (
-    AccountDailyMetrics,
     AccountFeatureDailyUsage,
     Feature,
     SurveyResponse,
@@ -21,35 +20,9 @@ from metrics.models import (
 from onboarding.models import OnboardingPlan, PlanMilestone, PlanTask
 from playbooks.models import Rule
 from playbooks.services.evaluate import rule_matches
+from playbooks.tests.helpers import NOW, TODAY, figures, health, matches
 
 pytestmark = pytest.mark.django_db
-
-NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
-TODAY = NOW.date()
-
-
-def matches(trigger: str, **params):
-    rule = Rule(name=f"r-{trigger}", trigger=trigger, params=params)
-    return {m.account_id: m for m in rule_matches(rule=rule, now=NOW)}
-
-
-def health(account, score, color, *, previous=None, previous_color="", as_of=TODAY):
-    return HealthScore.objects.create(
-        account=account,
-        as_of=as_of,
-        score=Decimal(score),
-        computed_score=Decimal(score),
-        color=color,
-        computed_color=color,
-        previous_as_of=as_of - dt.timedelta(days=1) if previous is not None else None,
-        previous_score=Decimal(previous) if previous is not None else None,
-        previous_color=previous_color,
-    )
-
-
-def figures(account, day, **values):
-    defaults = {"mrr": 0, "dau": 0, "wau": 0, "mau": 0, "events_30d": 0}
-    return AccountDailyMetrics.objects.create(account=account, date=day, **{**defaults, **values})
 
 
 def test_colour_change_matches_the_day_an_account_turns_that_colour():

@@ -11,4 +11,4 @@ os.environ.setdefault("DJANGO_ENV", "test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-from csplatform.settings import *  # noqa: E402, F403
+from csplatform.settings import *  # noqa: F403

@@ -395,10 +395,12 @@ class BacktestForm(forms.Form):
         """The version asked for, else the published one, else the draft."""
         wanted = self.cleaned_data.get("version") if self.is_valid() else None
         by_pk = {v.pk: v for v in self.versions}
-        if wanted in by_pk:
-            return by_pk[wanted]
+        chosen = by_pk.get(wanted) if wanted else None  # type: ignore[arg-type]
         for status in (VersionStatus.PUBLISHED, VersionStatus.DRAFT):
-            for v in self.versions:
-                if v.status == status:
-                    return v
-        return self.versions[0] if self.versions else None
+            chosen = chosen or next((v for v in self.versions if v.status == status), None)
+        chosen = chosen or (self.versions[0] if self.versions else None)
+        if chosen is not None:
+            # The select shows the version the page reports on.
+            self.data = self.data.copy()
+            self.data["version"] = str(chosen.pk)
+        return chosen

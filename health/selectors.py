@@ -390,6 +390,13 @@ class MeasureRow:
         return sorted(out)
 
     @property
+    def name(self) -> str:
+        """The measure's own label, else its kind's name."""
+        if self.measure.label:
+            return self.measure.label
+        return str(self.kind.label) if self.kind else self.measure.kind
+
+    @property
     def option_values(self) -> list[tuple[str, str]]:
         if self.kind is None:
             return []

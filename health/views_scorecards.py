@@ -552,7 +552,8 @@ def measure_delete(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         request,
         "health/scorecard_confirm.html",
         {
-            "question": _("Delete the measure “%(name)s” from the draft?") % {"name": measure},
+            "question": _("Delete the measure “%(name)s” from the draft?")
+            % {"name": services.measure_name(measure)},
             "button": _("Delete"),
             **_context(scorecard, _("Delete measure")),
         },

@@ -335,7 +335,9 @@ def backtest_run(
         capped=capped,
         limit=limit,
         left_out=[
-            (str(m), str(kind.label)) for m in leaking if (kind := measure_kind(m.kind)) is not None
+            (m.label or str(kind.label), str(kind.label))
+            for m in leaking
+            if (kind := measure_kind(m.kind)) is not None
         ],
     )
     pairs = sorted(

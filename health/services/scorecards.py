@@ -167,6 +167,12 @@ def measure_errors(measure: Measure) -> dict[str, list[str]]:
     return errors
 
 
+def measure_name(measure: Measure) -> str:
+    """What people call a measure: its label, else its kind's name."""
+    kind = measure_kind(measure.kind)
+    return measure.label or (str(kind.label) if kind else measure.kind)
+
+
 def measure_save(*, measure: Measure) -> Measure:
     _require_draft(measure.group.version)
     errors = measure_errors(measure)
@@ -219,7 +225,7 @@ def version_problems(version: ScorecardVersion) -> list[str]:
     if sum((g.weight for g in groups), Decimal(0)) != HUNDRED:
         problems.append(
             _("The group weights add up to %(total)s %%, not 100 %%.")
-            % {"total": sum((g.weight for g in groups), Decimal(0)).normalize()}
+            % {"total": f"{sum((g.weight for g in groups), Decimal(0)).normalize():f}"}
         )
     for group in groups:
         measures = list(group.measures.all())
@@ -230,13 +236,13 @@ def version_problems(version: ScorecardVersion) -> list[str]:
         if total != HUNDRED:
             problems.append(
                 _("The measure weights of “%(group)s” add up to %(total)s %%, not 100 %%.")
-                % {"group": group.name, "total": total.normalize()}
+                % {"group": group.name, "total": f"{total.normalize():f}"}
             )
         for measure in measures:
             if measure_errors(measure):
                 problems.append(
                     _("“%(measure)s” in “%(group)s” is not set up completely.")
-                    % {"measure": measure, "group": group.name}
+                    % {"measure": measure_name(measure), "group": group.name}
                 )
     if not version.red_max < version.yellow_max:
         problems.append(_("Red must end below where yellow ends."))

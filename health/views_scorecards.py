@@ -382,17 +382,25 @@ def draft_preview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """What publishing the draft would do today: a full page, or its card for htmx."""
     scorecard = get_object_or_404(Scorecard, pk=pk)
     draft = get_object_or_404(scorecard.versions, status=VersionStatus.DRAFT)
-    preview = services.version_preview(version=draft, limit=25)
-    colors = [*selectors.PREVIEW_COLORS]
-    context = {
+    context: dict[str, Any] = {
         "scorecard": scorecard,
         "draft": draft,
-        "preview": preview,
-        "matrix": [(old, [preview.moves.get((old, new), 0) for new in colors]) for old in colors],
-        "colors": colors,
-        "changes": selectors.preview_changes(version=draft, changed=preview.changed),
         **_context(scorecard, _("Preview of draft v%(n)s") % {"n": draft.number}),
     }
+    # The scoring statement needs a measure in every group (and so does publishing).
+    if not draft.groups.exists() or draft.groups.filter(measures__isnull=True).exists():
+        context["unready"] = True
+    else:
+        preview = services.version_preview(version=draft, limit=25)
+        colors = [*selectors.PREVIEW_COLORS]
+        context |= {
+            "preview": preview,
+            "matrix": [
+                (old, [preview.moves.get((old, new), 0) for new in colors]) for old in colors
+            ],
+            "colors": colors,
+            "changes": selectors.preview_changes(version=draft, changed=preview.changed),
+        }
     if request.headers.get("HX-Request"):
         return render(request, "health/partials/preview.html", context)
     return render(request, "health/scorecard_preview.html", context)

@@ -305,6 +305,9 @@ def historical_scores(
             yellow_max=version.yellow_max,
         )
         tree_copy(source=version, target=stand_in, keep=lambda m: m.pk not in dropped)
+        # A group left without measures is NA as a whole (the statement wants a measure
+        # in every group).
+        stand_in.groups.filter(measures__isnull=True).delete()
         scores = health_scores_for(version=stand_in, pairs=pairs)
         transaction.set_rollback(True)
     return scores

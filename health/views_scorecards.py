@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -41,6 +41,7 @@ from health.services import scorecards as services
 FORM = "health/scorecard_form.html"
 DRAFT_ANCHOR = "draft"
 HUNDRED = Decimal(100)
+M = TypeVar("M", ScorecardVersion, MeasureGroup, Measure)
 
 
 # Permission helpers ------------------------------------------------------------------------
@@ -61,29 +62,25 @@ def _scorecard_for_edit(request: AuthedHttpRequest, pk: int) -> Scorecard:
 
 def _draft_for_edit(request: AuthedHttpRequest, pk: int) -> ScorecardVersion:
     """The scorecard's draft (404 when it has none: nothing to change)."""
-    _require_editor(request)
-    return get_object_or_404(
-        ScorecardVersion.objects.select_related("scorecard"),
-        scorecard_id=pk,
-        status=VersionStatus.DRAFT,
-    )
+    return _in_draft(request, ScorecardVersion, "", scorecard_id=pk)
 
 
 def _group_for_edit(request: AuthedHttpRequest, pk: int) -> MeasureGroup:
-    _require_editor(request)
-    return get_object_or_404(
-        MeasureGroup.objects.select_related("version__scorecard"),
-        pk=pk,
-        version__status=VersionStatus.DRAFT,
-    )
+    return _in_draft(request, MeasureGroup, "version__", pk=pk)
 
 
 def _measure_for_edit(request: AuthedHttpRequest, pk: int) -> Measure:
+    return _in_draft(request, Measure, "group__version__", pk=pk)
+
+
+def _in_draft(request: AuthedHttpRequest, model: type[M], path: str, **lookup: Any) -> M:
+    """A draft, or a part of one (`path` leads to its version): a published or archived
+    version is never changed, so anything else is a 404."""
     _require_editor(request)
     return get_object_or_404(
-        Measure.objects.select_related("group__version__scorecard"),
-        pk=pk,
-        group__version__status=VersionStatus.DRAFT,
+        model.objects.select_related(f"{path}scorecard"),  # type: ignore[attr-defined]
+        **{f"{path}status": VersionStatus.DRAFT},
+        **lookup,
     )
 
 

@@ -74,7 +74,7 @@ def _chart(result: Backtest) -> dict[str, Any]:
         "x_label": _("Share of renewed accounts flagged"),
         "y_label": _("Share of churned accounts flagged"),
         "score_label": _("Score"),
-        "share_label": _("% of the accounts"),
+        "share_label": _("Share of each outcome, %"),
         "horizons": [
             {
                 "days": h.days,

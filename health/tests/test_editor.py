@@ -508,3 +508,13 @@ def test_a_kind_with_options_asks_for_them(client_for, world, lead):
     client_for(lead).post(url + "?kind=custom_field", {**data, "opt_field": "overdue_invoices"})
     measure = world.group("Sentiment").measures.get(kind="custom_field")
     assert (measure.options, measure.position) == ({"field": "overdue_invoices"}, 1)
+
+
+def test_the_editor_and_the_backtest_speak_russian(client_for, world, lead):
+    c = client_for(lead)
+    scorecards = c.get(reverse("health:scorecards"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Карты здоровья" in scorecards and "По умолчанию" in scorecards
+    page = c.get(world.main.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Распределить до 100 %" in page and "История версий" in page
+    backtest = c.get(reverse("health:backtest"), HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Предупредила бы вас оценка?" in backtest

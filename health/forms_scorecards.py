@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from crispy_forms.layout import Column, Layout, Row
+from crispy_forms.bootstrap import InlineCheckboxes
+from crispy_forms.layout import Column, Fieldset, Layout, Row
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import BusinessModel, LifecycleStage, Tier, TouchModel
@@ -25,7 +27,7 @@ CRITERIA_CHOICES = {
     # A churned account is scored by nobody: its stage is no criterion.
     "lifecycle_stages": [c for c in LifecycleStage.choices if c[0] != LifecycleStage.CHURNED],
 }
-INLINE_CHECKS = forms.CheckboxSelectMultiple(attrs={"class": "form-check-inline"})
+INLINE_CHECKS = forms.CheckboxSelectMultiple
 
 
 def _weight_field(**kwargs: Any) -> forms.DecimalField:
@@ -95,10 +97,14 @@ class ScorecardForm(forms.ModelForm):
             Row(Column("name", css_class="col-md-8"), Column("priority")),
             "description",
             "is_default",
-            "tiers",
-            "touch_models",
-            "business_models",
-            "lifecycle_stages",
+            Fieldset(
+                _("Segment (a blank line matches any value)"),
+                Row(Column(InlineCheckboxes("tiers")), Column(InlineCheckboxes("touch_models"))),
+                Row(
+                    Column(InlineCheckboxes("business_models")),
+                    Column(InlineCheckboxes("lifecycle_stages")),
+                ),
+            ),
         ]
 
 
@@ -374,11 +380,13 @@ class BacktestForm(forms.Form):
         label=_("Outcomes of the last"),
         coerce=int,
         required=False,
-        choices=[(n, _("%(n)s days") % {"n": n}) for n in WINDOWS],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["days"].choices = [  # type: ignore[attr-defined]
+            (n, gettext("%(n)s days") % {"n": n}) for n in WINDOWS
+        ]
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
         self.horizons = HORIZON_DAYS

@@ -259,6 +259,8 @@ def scorecard_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "bands_form": BandsForm(instance=shown) if editing else None,
             "publish_form": PublishForm(initial={"note": shown.note}) if editing else None,
             "scored": selectors.scorecard_accounts(scorecard=scorecard),
+            # htmx swaps only the draft in: its messages are shown there.
+            "hx": bool(request.headers.get("HX-Request")),
             "colors": list(Color),
         },
     )

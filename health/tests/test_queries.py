@@ -6,8 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,18 +16,12 @@ from health.models import HealthScore, Measure, MeasureGroup, ScorecardVersion
 from health.services.scorecards import version_draft
 from health.tests.factories import build_scorecard, linear
 from metrics.models import AccountDailyMetrics
+from onboarding.tests.test_queries import queries
 
 pytestmark = pytest.mark.django_db
 
 # Generous ceilings; the real guarantee is "the same for 5 as for 50".
 MAX_QUERIES = 25
-
-
-def queries(client, url: str) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(ctx.captured_queries)
 
 
 def same_for_5_and_50(client, url, grow, django_assert_max_num_queries):

@@ -60,3 +60,26 @@ def test_a_lead_edits_weights_in_place_spreads_them_and_publishes(
     draft = scorecard.versions.get(number__gt=version.number)
     assert draft.status == VersionStatus.PUBLISHED
     assert draft.note == "More weight on usage"
+
+
+def test_a_weight_change_says_so_in_place_and_an_invalid_one_is_not_sent(
+    live_server, browser_context, lead
+):
+    version = build_scorecard([("Usage", 100, [("stickiness", 100, linear(0, 100))])])
+    draft = version_draft(scorecard=version.scorecard, actor=lead)
+    expect = sync_api.expect
+    page = browser_context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", "lead")
+    page.fill("input[name=password]", "correct horse battery staple")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}{version.scorecard.get_absolute_url()}")
+    weight = page.locator("#weights-form input[name^=m]").first
+    weight.fill("250")  # above the input's maximum: the browser keeps it from being sent
+    weight.dispatch_event("change")
+    page.wait_for_timeout(500)
+    assert draft.groups.get().measures.get().weight == 100
+    weight.fill("90")
+    weight.dispatch_event("change")
+    expect(page.get_by_test_id("draft-editor")).to_contain_text("Weights saved.")
+    expect(page.get_by_test_id("problems")).to_contain_text("add up to 90 %")

@@ -8,6 +8,7 @@ scorecard page; the htmx forms on it select their part of that page to swap in p
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -39,6 +41,7 @@ from health.models import Measure, MeasureGroup, Scorecard, ScorecardVersion
 from health.services import scorecards as services
 
 FORM = "health/scorecard_form.html"
+logger = logging.getLogger(__name__)
 DRAFT_ANCHOR = "draft"
 HUNDRED = Decimal(100)
 M = TypeVar("M", ScorecardVersion, MeasureGroup, Measure)
@@ -390,7 +393,12 @@ def draft_preview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if not draft.groups.exists() or draft.groups.filter(measures__isnull=True).exists():
         context["unready"] = True
     else:
-        preview = services.version_preview(version=draft, limit=25)
+        try:
+            preview = services.version_preview(version=draft, limit=25)
+        except DatabaseError as exc:  # a measure kind whose SQL fails: say so, never a 500
+            logger.exception("preview of scorecard version %s failed", draft.pk)
+            context["failed"] = str(exc).splitlines()[0]
+            return render(request, "health/partials/preview.html", context)
         colors = [*selectors.PREVIEW_COLORS]
         context |= {
             "preview": preview,

@@ -243,3 +243,14 @@ def test_a_draft_with_an_empty_group_asks_for_a_measure_before_its_preview(clien
     response = client_for(lead).get(url)
     assert response.status_code == 200
     assert b"Add a measure to every group to preview the draft." in response.content
+
+
+def test_a_draft_that_cannot_be_scored_says_so_instead_of_failing(client_for, lead):
+    draft = version_draft(scorecard=usage_scorecard().scorecard)
+    Measure.objects.filter(group__version=draft).update(
+        kind="feature_usage", options={"feature": "x"}
+    )
+    AccountFactory()
+    response = client_for(lead).get(reverse("health:draft_preview", args=[draft.scorecard_id]))
+    assert response.status_code == 200
+    assert b'data-testid="preview-failed"' in response.content

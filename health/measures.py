@@ -87,6 +87,14 @@ def _linear(low: float, high: float) -> dict[str, Any]:
     return {"method": ScoringMethod.LINEAR, "low": Decimal(str(low)), "high": Decimal(str(high))}
 
 
+def _feature_params(key: str) -> dict[str, Any]:
+    """The feature's key and the plans that include it (none listed: every plan does)."""
+    from metrics.models import Feature
+
+    plans = Feature.objects.filter(key=key).values_list("plans", flat=True).first() or []
+    return {"feature": key, "plans": [str(x) for x in plans], "no_plans": 0 if plans else 1}
+
+
 def _paying_on(d: Dialect, alias: str) -> str:
     """`alias` (a subscription) counts towards MRR on t.as_of (the engine's rule, roughly:
     the hand-over day of a renewal is not special-cased here)."""
@@ -157,7 +165,8 @@ BUILTIN = [
         ),
         Unit.PERCENT,
         lambda d, p: (
-            "CASE WHEN m.mau > 0 AND f.id IS NOT NULL"
+            # The catalogue's row of the feature (none: NA), then its users ÷ MAU.
+            "(SELECT CASE WHEN m.mau > 0"
             " AND (f.release_date IS NULL OR f.release_date <= t.as_of)"
             f" AND ({p('no_plans')} = 1 OR EXISTS (SELECT 1 FROM accounts_subscription s"
             f" WHERE {_paying_on(d, 's')} AND s.plan_name IN ({p('plans')})))"
@@ -165,9 +174,11 @@ BUILTIN = [
             " FROM metrics_enduserfeaturedaily e WHERE e.account_id = t.account_id"
             f" AND e.feature_id = f.id AND e.date > {d.add('t.as_of', -30)}"
             " AND e.date <= t.as_of) / m.mau END"
+            f" FROM metrics_feature f WHERE f.key = {p('feature')})"
         ),
         _linear(0, 60),
         options=(Option("feature", _("Feature key")),),
+        params=lambda options: _feature_params(str(options.get("feature", ""))),
     ),
     MeasureKind(
         "nps",

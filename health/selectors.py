@@ -17,26 +17,42 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import AccountStatus, Tier, TouchModel
 from accounts.models import Account
 from csplatform.roles import can_edit_owned
-from health.choices import Color, ScoringMethod
+from health.choices import Color, ScoringMethod, VersionStatus
+from health.measures import MeasureKind, measure_kind
 from health.models import (
     CsmSentiment,
     HealthOverride,
     HealthScore,
     HealthScoreHistory,
+    Measure,
+    MeasureGroup,
     Scorecard,
     ScorecardVersion,
 )
+from health.services.scorecards import measure_errors
 from health.services.scoring import MeasureSpec, VersionSpec, version_spec
 
 TWO = Decimal("0.01")
 ZERO = Decimal(0)
+HUNDRED = Decimal(100)
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -347,3 +363,156 @@ def health_list() -> QuerySet[HealthScore]:
         .annotate(account_name=F("account__name"))
         .filter(~Q(account__status=AccountStatus.CHURNED))
     )
+
+
+# The scorecard editor ----------------------------------------------------------------------
+
+
+def scorecard_rows() -> QuerySet[Scorecard]:
+    """Scorecards as the list shows them: published and draft version numbers and how many
+    customers each scores now, in one query."""
+    versions = ScorecardVersion.objects.filter(scorecard=OuterRef("pk")).order_by()
+    published = versions.filter(status=VersionStatus.PUBLISHED)
+    scored = (
+        HealthScore.objects.filter(version__scorecard=OuterRef("pk"))
+        .exclude(account__status=AccountStatus.CHURNED)
+        .order_by()
+        .values("version__scorecard")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Scorecard.objects.annotate(
+        published_number=Subquery(published.values("number")[:1]),
+        published_on=Subquery(published.values("published_at")[:1]),
+        draft_number=Subquery(versions.filter(status=VersionStatus.DRAFT).values("number")[:1]),
+        scored=Coalesce(Subquery(scored, output_field=IntegerField()), Value(0)),
+    ).order_by("-is_default", "priority", "name")
+
+
+@dataclass(frozen=True)
+class MeasureRow:
+    measure: Measure
+    kind: MeasureKind | None
+    # Percent of the overall score while every measure has data: W_g · w / 100.
+    share: Decimal
+    errors: dict[str, list[str]]
+
+    @property
+    def bands(self) -> list[tuple[Decimal, Decimal]]:
+        """(from, score), lowest start first."""
+        out = []
+        for band in self.measure.bands or []:
+            try:
+                out.append((Decimal(str(band["from"])), Decimal(str(band["score"]))))
+            except (KeyError, TypeError, ArithmeticError, ValueError):
+                continue
+        return sorted(out)
+
+    @property
+    def name(self) -> str:
+        """The measure's own label, else its kind's name."""
+        if self.measure.label:
+            return self.measure.label
+        return str(self.kind.label) if self.kind else self.measure.kind
+
+    @property
+    def option_values(self) -> list[tuple[str, str]]:
+        if self.kind is None:
+            return []
+        options = self.measure.options or {}
+        return [(str(o.label), str(options.get(o.name, ""))) for o in self.kind.options]
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group: MeasureGroup
+    measures: list[MeasureRow]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((m.measure.weight for m in self.measures), ZERO)
+
+    @property
+    def complete(self) -> bool:
+        return self.total == HUNDRED
+
+
+@dataclass(frozen=True)
+class VersionTree:
+    version: ScorecardVersion
+    groups: list[GroupRow]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((g.group.weight for g in self.groups), ZERO)
+
+    @property
+    def complete(self) -> bool:
+        """Every level adds up to 100 %."""
+        return self.total == HUNDRED and all(g.complete for g in self.groups)
+
+    @property
+    def not_historical(self) -> list[MeasureRow]:
+        """Measures the backtest cannot score for past days (NA there)."""
+        return [m for g in self.groups for m in g.measures if m.kind and not m.kind.historical]
+
+
+def version_tree(*, version: ScorecardVersion) -> VersionTree:
+    """A version's groups and measures with their kinds, weight sums and shares (two
+    queries)."""
+    groups = list(
+        version.groups.order_by("position", "pk").prefetch_related(
+            Prefetch("measures", queryset=Measure.objects.order_by("position", "pk"))
+        )
+    )
+    rows = []
+    for group in groups:
+        measures = [
+            MeasureRow(
+                measure=m,
+                kind=measure_kind(m.kind),
+                share=_q(group.weight * m.weight / HUNDRED) or ZERO,
+                errors=measure_errors(m),
+            )
+            for m in group.measures.all()
+        ]
+        rows.append(GroupRow(group=group, measures=measures))
+    return VersionTree(version=version, groups=rows)
+
+
+def version_history(*, scorecard: Scorecard) -> QuerySet[ScorecardVersion]:
+    """Every version of a scorecard, newest first, with who made and published it."""
+    return scorecard.versions.select_related("created_by", "published_by").order_by("-number")
+
+
+PREVIEW_COLORS = (Color.RED.value, Color.YELLOW.value, Color.GREEN.value, "")
+
+
+@dataclass(frozen=True)
+class PreviewChange:
+    account: Account
+    old: Decimal | None
+    new: Decimal | None
+    old_color: str
+    new_color: str
+
+
+def preview_changes(
+    *, version: ScorecardVersion, changed: Sequence[tuple[int, Decimal | None, Decimal | None]]
+) -> list[PreviewChange]:
+    """The accounts a preview says would change colour, with their names (one query)."""
+    accounts = Account.objects.select_related("owner").in_bulk([pk for pk, _o, _n in changed])
+    current = dict(
+        HealthScore.objects.filter(account_id__in=list(accounts)).values_list("account_id", "color")
+    )
+    return [
+        PreviewChange(
+            account=accounts[pk],
+            old=old,
+            new=new,
+            old_color=current.get(pk) or "",
+            new_color=version.color_of(new) or "",
+        )
+        for pk, old, new in changed
+        if pk in accounts
+    ]

@@ -11,13 +11,13 @@ draft and counts how many would change colour, before anything is published.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,19 +87,7 @@ def scorecard_create_starter(
         version = ScorecardVersion.objects.create(
             scorecard=scorecard, number=1, created_by=actor, note=_("Starter scorecard")
         )
-        for gi, (group_name, group_weight, measures) in enumerate(STARTER):
-            group = MeasureGroup.objects.create(
-                version=version, name=group_name, weight=Decimal(group_weight), position=gi
-            )
-            for mi, (kind, weight, options) in enumerate(measures):
-                Measure.objects.create(
-                    group=group,
-                    kind=kind,
-                    weight=Decimal(weight),
-                    position=mi,
-                    options=options,
-                    **_measure_defaults(kind),
-                )
+        starter_tree(version=version)
         if publish:
             version_publish(version=version, actor=actor, rescore=False)
     return scorecard
@@ -125,27 +113,7 @@ def version_draft(*, scorecard: Scorecard, actor: User | None = None) -> Scoreca
             yellow_max=source.yellow_max if source else Decimal(75),
         )
         if source is not None:
-            for group in source.groups.prefetch_related("measures"):
-                copy = MeasureGroup.objects.create(
-                    version=draft, name=group.name, weight=group.weight, position=group.position
-                )
-                Measure.objects.bulk_create(
-                    [
-                        Measure(
-                            group=copy,
-                            kind=m.kind,
-                            label=m.label,
-                            weight=m.weight,
-                            position=m.position,
-                            method=m.method,
-                            bands=m.bands,
-                            low=m.low,
-                            high=m.high,
-                            options=m.options,
-                        )
-                        for m in group.measures.all()
-                    ]
-                )
+            tree_copy(source=source, target=draft)
     return draft
 
 
@@ -197,6 +165,12 @@ def measure_errors(measure: Measure) -> dict[str, list[str]]:
         elif len(set(starts)) != len(starts):
             errors.setdefault("bands", []).append(_("Two bands start at the same value."))
     return errors
+
+
+def measure_name(measure: Measure) -> str:
+    """What people call a measure: its label, else its kind's name."""
+    kind = measure_kind(measure.kind)
+    return measure.label or (str(kind.label) if kind else measure.kind)
 
 
 def measure_save(*, measure: Measure) -> Measure:
@@ -251,7 +225,7 @@ def version_problems(version: ScorecardVersion) -> list[str]:
     if sum((g.weight for g in groups), Decimal(0)) != HUNDRED:
         problems.append(
             _("The group weights add up to %(total)s %%, not 100 %%.")
-            % {"total": sum((g.weight for g in groups), Decimal(0)).normalize()}
+            % {"total": f"{sum((g.weight for g in groups), Decimal(0)).normalize():f}"}
         )
     for group in groups:
         measures = list(group.measures.all())
@@ -262,13 +236,13 @@ def version_problems(version: ScorecardVersion) -> list[str]:
         if total != HUNDRED:
             problems.append(
                 _("The measure weights of “%(group)s” add up to %(total)s %%, not 100 %%.")
-                % {"group": group.name, "total": total.normalize()}
+                % {"group": group.name, "total": f"{total.normalize():f}"}
             )
         for measure in measures:
             if measure_errors(measure):
                 problems.append(
                     _("“%(measure)s” in “%(group)s” is not set up completely.")
-                    % {"measure": measure, "group": group.name}
+                    % {"measure": measure_name(measure), "group": group.name}
                 )
     if not version.red_max < version.yellow_max:
         problems.append(_("Red must end below where yellow ends."))
@@ -357,3 +331,254 @@ def accounts_of(scorecard: Scorecard) -> list[int]:
             params,
         )
         return [int(row[0]) for row in cursor.fetchall()]
+
+
+# The editor's other writes ---------------------------------------------------------------
+
+CRITERIA = ("tiers", "touch_models", "business_models", "lifecycle_stages")
+# What decides which scorecard scores an account: a change rescores every account.
+SELECTION_FIELDS = ("priority", "is_default", "is_active", *CRITERIA)
+
+
+def starter_tree(*, version: ScorecardVersion) -> None:
+    """Fill a version with the starter groups and measures (each scored by its default)."""
+    for gi, (group_name, group_weight, measures) in enumerate(STARTER):
+        group = MeasureGroup.objects.create(
+            version=version, name=group_name, weight=Decimal(group_weight), position=gi
+        )
+        for mi, (kind, weight, options) in enumerate(measures):
+            Measure.objects.create(
+                group=group,
+                kind=kind,
+                weight=Decimal(weight),
+                position=mi,
+                options=options,
+                **_measure_defaults(kind),
+            )
+
+
+def tree_copy(
+    *,
+    source: ScorecardVersion,
+    target: ScorecardVersion,
+    keep: Callable[[Measure], bool] | None = None,
+) -> None:
+    """Copy the groups and measures of `source` into `target` (optionally only the measures
+    `keep` accepts); four queries whatever the size of the tree."""
+    groups = list(source.groups.prefetch_related("measures"))
+    copies = MeasureGroup.objects.bulk_create(
+        [
+            MeasureGroup(version=target, name=g.name, weight=g.weight, position=g.position)
+            for g in groups
+        ]
+    )
+    Measure.objects.bulk_create(
+        [
+            Measure(
+                group=copy,
+                kind=m.kind,
+                label=m.label,
+                weight=m.weight,
+                position=m.position,
+                method=m.method,
+                bands=m.bands,
+                low=m.low,
+                high=m.high,
+                options=m.options,
+            )
+            for group, copy in zip(groups, copies, strict=True)
+            for m in group.measures.all()
+            if keep is None or keep(m)
+        ]
+    )
+
+
+def _rescore_later() -> None:
+    from health.tasks import health_recalculate_all
+
+    transaction.on_commit(lambda: health_recalculate_all.delay(), robust=True)
+
+
+def _selection_of(scorecard: Scorecard) -> tuple[Any, ...]:
+    return tuple(
+        sorted(v) if isinstance(v, list) else v
+        for v in (getattr(scorecard, name) for name in SELECTION_FIELDS)
+    )
+
+
+def scorecard_save(*, scorecard: Scorecard) -> Scorecard:
+    """Create a scorecard or change its settings.
+
+    Exactly one scorecard is the default: making one the default takes it from the other,
+    and the default can be neither switched off nor lose the role but to another. The
+    default scores every account that no other scorecard claims, so it has no criteria.
+    A change to what selects accounts rescores them all (in the background).
+    """
+    errors: dict[str, list[str]] = {}
+    for name in CRITERIA:
+        setattr(scorecard, name, sorted({str(v) for v in getattr(scorecard, name) or []}))
+    with transaction.atomic():
+        # Lock the scorecards in a fixed order: two leads saving defaults at once serialise.
+        current = {sc.pk: sc for sc in Scorecard.objects.select_for_update().order_by("pk")}
+        before = current.get(scorecard.pk) if scorecard.pk else None
+        if not current:
+            scorecard.is_default = True  # the first scorecard scores everyone
+        if before is not None and before.is_default and not scorecard.is_default:
+            errors.setdefault("is_default", []).append(
+                _("One scorecard is always the default: make another one the default instead.")
+            )
+        if scorecard.is_default and any(getattr(scorecard, name) for name in CRITERIA):
+            errors.setdefault("is_default", []).append(
+                _(
+                    "The default scorecard scores every account no other scorecard claims: "
+                    "leave its segment criteria empty."
+                )
+            )
+        if scorecard.is_default and not scorecard.is_active:
+            errors.setdefault("is_active", []).append(
+                _("The default scorecard cannot be switched off.")
+            )
+        if errors:
+            raise ValidationError(errors)
+        if scorecard.is_default:
+            Scorecard.objects.filter(is_default=True).exclude(pk=scorecard.pk).update(
+                is_default=False
+            )
+        scorecard.full_clean()
+        scorecard.save()
+        published = scorecard.versions.filter(status=VersionStatus.PUBLISHED).exists()
+        if published and (before is None or _selection_of(before) != _selection_of(scorecard)):
+            _rescore_later()
+    return scorecard
+
+
+def scorecard_create(
+    *,
+    scorecard: Scorecard,
+    start_from: Scorecard | str = "",
+    actor: User | None = None,
+) -> Scorecard:
+    """A new scorecard with a first draft: empty, the starter tree ("starter") or a copy of
+    another scorecard's published version (its draft when it has never been published)."""
+    with transaction.atomic():
+        scorecard_save(scorecard=scorecard)
+        draft = version_draft(scorecard=scorecard, actor=actor)
+        if start_from == "starter":
+            starter_tree(version=draft)
+        elif isinstance(start_from, Scorecard):
+            source = start_from.versions.filter(
+                status__in=[VersionStatus.PUBLISHED, VersionStatus.DRAFT]
+            ).order_by("-status")  # "published" sorts after "draft"
+            if (first := source.first()) is not None:
+                tree_copy(source=first, target=draft)
+                draft.red_max, draft.yellow_max = first.red_max, first.yellow_max
+                draft.save(update_fields=["red_max", "yellow_max"])
+    return scorecard
+
+
+def scorecard_set_active(*, scorecard: Scorecard, active: bool) -> Scorecard:
+    """Switch a scorecard on or off; its accounts fall to the next one that matches."""
+    scorecard.is_active = active
+    return scorecard_save(scorecard=scorecard)
+
+
+def version_discard(*, version: ScorecardVersion) -> None:
+    """Throw a draft away; the published version stays as it is."""
+    _require_draft(version)
+    version.delete()
+
+
+def version_bands_save(
+    *, version: ScorecardVersion, red_max: Decimal, yellow_max: Decimal, note: str = ""
+) -> ScorecardVersion:
+    """The draft's colour bands (red up to, yellow up to) and its note."""
+    _require_draft(version)
+    if not red_max < yellow_max:
+        raise ValidationError({"yellow_max": [_("Red must end below where yellow ends.")]})
+    version.red_max, version.yellow_max, version.note = red_max, yellow_max, note
+    version.full_clean()
+    version.save(update_fields=["red_max", "yellow_max", "note"])
+    return version
+
+
+def weights_save(
+    *,
+    version: ScorecardVersion,
+    groups: Mapping[int, Decimal],
+    measures: Mapping[int, Decimal],
+) -> None:
+    """Set the draft's group and measure weights at once (ids of other versions ignored)."""
+    _require_draft(version)
+    bad = [w for w in (*groups.values(), *measures.values()) if not 0 <= w <= HUNDRED]
+    if bad:
+        raise ValidationError(_("Weights run from 0 to 100 %."))
+    with transaction.atomic():
+        rows = list(version.groups.filter(pk__in=list(groups)))
+        for group in rows:
+            group.weight = groups[group.pk]
+        MeasureGroup.objects.bulk_update(rows, ["weight"])
+        items = list(Measure.objects.filter(group__version=version, pk__in=list(measures)))
+        for measure in items:
+            measure.weight = measures[measure.pk]
+        Measure.objects.bulk_update(items, ["weight"])
+
+
+def group_add(*, group: MeasureGroup) -> MeasureGroup:
+    """A new group goes last."""
+    if group.pk is None:
+        last = group.version.groups.aggregate(p=Max("position"))["p"]
+        group.position = 0 if last is None else last + 1
+    return group_save(group=group)
+
+
+def measure_add(*, measure: Measure) -> Measure:
+    """A new measure goes last in its group."""
+    if measure.pk is None:
+        last = measure.group.measures.aggregate(p=Max("position"))["p"]
+        measure.position = 0 if last is None else last + 1
+    return measure_save(measure=measure)
+
+
+def part_move(*, part: MeasureGroup | Measure, step: int) -> None:
+    """Move a group or a measure up (step −1) or down (+1) among its siblings."""
+    version = part.version if isinstance(part, MeasureGroup) else part.group.version
+    _require_draft(version)
+    siblings: list[Any] = list(
+        version.groups.order_by("position", "pk")
+        if isinstance(part, MeasureGroup)
+        else part.group.measures.order_by("position", "pk")
+    )
+    i = next(n for n, s in enumerate(siblings) if s.pk == part.pk)
+    j = i + step
+    if not 0 <= j < len(siblings):
+        return
+    siblings[i], siblings[j] = siblings[j], siblings[i]
+    for position, sibling in enumerate(siblings):
+        sibling.position = position
+    type(part).objects.bulk_update(siblings, ["position"])
+
+
+def draft_publish(*, version: ScorecardVersion, note: str, actor: User | None) -> ScorecardVersion:
+    """Publish a draft with a note of what changed (refused with the problems listed)."""
+    with transaction.atomic():
+        if note and version.status == VersionStatus.DRAFT:
+            version.note = note[:255]
+            version.save(update_fields=["note"])
+        return version_publish(version=version, actor=actor)
+
+
+def scorecard_add_starter(*, actor: User | None = None) -> Scorecard:
+    """The starter scorecard, published as the default, when there is none yet; every
+    account is scored with it in the background."""
+    refused = ValidationError(
+        _("There are scorecards already: start a new one from the starter measures instead.")
+    )
+    if Scorecard.objects.exists():
+        raise refused
+    try:
+        with transaction.atomic():
+            scorecard = scorecard_create_starter(actor=actor)
+            _rescore_later()
+    except IntegrityError:  # a second click at the same moment
+        raise refused from None
+    return scorecard

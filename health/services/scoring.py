@@ -204,10 +204,14 @@ def _placeholder_factory(
     return p
 
 
+# A typed NULL: PostgreSQL types a bare NULL as text, and `numeric * text` does not exist.
+NA = "CAST(NULL AS numeric)"
+
+
 def _score_sql(d: Dialect, i: int, m: MeasureSpec, params: dict[str, Any]) -> str:
     r = f"r{i}"
     if m.kind is None:
-        return "NULL"
+        return NA
     if (
         m.method == ScoringMethod.LINEAR
         and m.low is not None
@@ -219,7 +223,7 @@ def _score_sql(d: Dialect, i: int, m: MeasureSpec, params: dict[str, Any]) -> st
         linear = f"({r} - %(m{i}_low)s) * 100.0 / %(m{i}_span)s"
         return f"CASE WHEN {r} IS NULL THEN NULL ELSE {d.least('100', d.greatest('0', linear))} END"
     if not m.bands:
-        return "NULL"
+        return NA
     whens = []
     for j, (start, score) in enumerate(reversed(m.bands)):
         params[f"m{i}_b{j}_from"] = start
@@ -233,7 +237,7 @@ def _score_sql(d: Dialect, i: int, m: MeasureSpec, params: dict[str, Any]) -> st
 def _weighted(d: Dialect, parts: list[tuple[str, str]]) -> str:
     """Σ w·s / Σ w over the parts whose score is not NULL; NULL when none has one."""
     if not parts:
-        return "NULL"
+        return NA
     num = " + ".join(f"COALESCE({w} * {s}, 0)" for w, s in parts)
     den = " + ".join(f"CASE WHEN {s} IS NULL THEN 0 ELSE {w} END" for w, s in parts)
     return f"CASE WHEN ({den}) > 0 THEN ({num}) / ({den}) END"
@@ -256,7 +260,7 @@ def scores_select(
     raw_cols = []
     for i, m in enumerate(spec.measures):
         if m.kind is None or (historical_only and not m.kind.historical):
-            raw_cols.append(f"NULL AS r{i}")
+            raw_cols.append(f"{NA} AS r{i}")
             continue
         p = _placeholder_factory(f"m{i}", m.kind.params(m.options), params)
         raw_cols.append(f"{m.kind.sql(d, p)} AS r{i}")

@@ -133,7 +133,7 @@ def digest_for(*, user: User, day: dt.date, now: dt.datetime | None = None) -> D
     digest.open_count = tasks.count()
     digest.turned_red = list(
         HealthScore.objects.filter(
-            account__in=accounts, color="red", computed_at__gte=now - dt.timedelta(days=1)
+            account__in=accounts, color="red", as_of__gte=day - dt.timedelta(days=1)
         )
         .exclude(previous_color="red")
         .exclude(previous_as_of__isnull=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -326,6 +327,65 @@ def task_create(
 
 
 @dataclass(frozen=True)
+class ActivitySpec:
+    """One system entry for `activities_add`."""
+
+    account_id: int
+    subject: str
+    source: str
+    summary: str = ""
+    kind: str = ActivityKind.SYSTEM
+    metadata: Mapping[str, Any] | None = None
+
+
+def activities_add(*, entries: Sequence[ActivitySpec], occurred_at: Any = None) -> int:
+    """Put many entries on many timelines at once (rules firing for thousands of accounts).
+
+    On PostgreSQL one statement unnests column arrays, so its size does not grow with the
+    number of entries; SQLite takes the ORM's batched insert.
+    """
+    if not entries:
+        return 0
+    stamp = occurred_at or timezone.now()
+    if connection.vendor != "postgresql":
+        Activity.objects.bulk_create(
+            [
+                Activity(
+                    account_id=e.account_id,
+                    kind=e.kind,
+                    subject=e.subject[:255],
+                    summary=e.summary,
+                    occurred_at=stamp,
+                    source=e.source,
+                    metadata=dict(e.metadata or {}),
+                )
+                for e in entries
+            ],
+            batch_size=1000,
+        )
+        return len(entries)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO accounts_activity (account_id, kind, subject, summary, occurred_at,"
+            " source, metadata, created_at)"
+            " SELECT a, k, s, m, %s, src, CAST(md AS jsonb), %s FROM unnest("
+            "CAST(%s AS bigint[]), CAST(%s AS text[]), CAST(%s AS text[]), CAST(%s AS text[]),"
+            " CAST(%s AS text[]), CAST(%s AS text[])) AS x(a, k, s, m, src, md)",
+            [
+                stamp,
+                timezone.now(),
+                [e.account_id for e in entries],
+                [e.kind for e in entries],
+                [e.subject[:255] for e in entries],
+                [e.summary for e in entries],
+                [e.source for e in entries],
+                [json.dumps(dict(e.metadata or {}), default=str) for e in entries],
+            ],
+        )
+    return len(entries)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """One task for `tasks_upsert`: `dedupe_key` names the reason it exists."""
 
@@ -355,38 +415,66 @@ def tasks_upsert(*, tasks: Sequence[TaskSpec], chunk: int = 2000) -> int:
     done = 0
     # Key order: two callers lock the same open tasks in the same order (no deadlock).
     ordered = sorted(tasks, key=lambda t: (t.account_id, t.dedupe_key))
+    conflict = (
+        # The index's own predicate, word for word: SQLite matches it literally.
+        " ON CONFLICT (account_id, dedupe_key) WHERE (status = 'open'"
+        " AND NOT (dedupe_key = '')) DO UPDATE SET title = excluded.title,"
+        " description = excluded.description, priority = excluded.priority,"
+        " due_date = excluded.due_date, updated_at = excluded.updated_at"
+    )
+    columns = (
+        "INSERT INTO accounts_task (account_id, title, description, kind, priority,"
+        " status, due_date, assignee_id, created_by_id, source, dedupe_key, outcome,"
+        " note, created_at, updated_at)"
+    )
     for start in range(0, len(ordered), chunk):
-        rows = []
-        params: list[Any] = []
-        for t in ordered[start : start + chunk]:
-            rows.append("(%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, '', '', %s, %s)")
-            params += [
-                t.account_id,
-                t.title[:255],
-                t.description,
-                t.kind,
-                t.priority,
-                t.due_date,
-                t.assignee_id,
-                t.created_by_id,
-                t.source,
-                t.dedupe_key[:255],
-                now,
-                now,
-            ]
+        part = ordered[start : start + chunk]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_task (account_id, title, description, kind, priority,"
-                " status, due_date, assignee_id, created_by_id, source, dedupe_key, outcome,"
-                " note, created_at, updated_at) VALUES "
-                + ", ".join(rows)
-                # The index's own predicate, word for word: SQLite matches it literally.
-                + " ON CONFLICT (account_id, dedupe_key) WHERE (status = 'open'"
-                " AND NOT (dedupe_key = '')) DO UPDATE SET title = excluded.title,"
-                " description = excluded.description, priority = excluded.priority,"
-                " due_date = excluded.due_date, updated_at = excluded.updated_at",
-                params,
-            )
+            if connection.vendor == "postgresql":
+                # Column arrays: the statement stays small whatever the number of tasks.
+                cursor.execute(
+                    columns + " SELECT a, ti, de, k, pr, 'open', du, asg, cb, src, dk, '', '',"
+                    " %s, %s FROM unnest(CAST(%s AS bigint[]), CAST(%s AS text[]),"
+                    " CAST(%s AS text[]), CAST(%s AS text[]), CAST(%s AS text[]),"
+                    " CAST(%s AS date[]), CAST(%s AS bigint[]), CAST(%s AS bigint[]),"
+                    " CAST(%s AS text[]), CAST(%s AS text[]))"
+                    " AS x(a, ti, de, k, pr, du, asg, cb, src, dk)" + conflict,
+                    [
+                        now,
+                        now,
+                        [t.account_id for t in part],
+                        [t.title[:255] for t in part],
+                        [t.description for t in part],
+                        [t.kind for t in part],
+                        [t.priority for t in part],
+                        [t.due_date for t in part],
+                        [t.assignee_id for t in part],
+                        [t.created_by_id for t in part],
+                        [t.source for t in part],
+                        [t.dedupe_key[:255] for t in part],
+                    ],
+                )
+            else:
+                params: list[Any] = []
+                for t in part:
+                    params += [
+                        t.account_id,
+                        t.title[:255],
+                        t.description,
+                        t.kind,
+                        t.priority,
+                        t.due_date,
+                        t.assignee_id,
+                        t.created_by_id,
+                        t.source,
+                        t.dedupe_key[:255],
+                        now,
+                        now,
+                    ]
+                row = "(%s, %s, %s, %s, %s, 'open', %s, %s, %s, %s, %s, '', '', %s, %s)"
+                cursor.execute(
+                    columns + " VALUES " + ", ".join([row] * len(part)) + conflict, params
+                )
             done += max(cursor.rowcount, 0)
     return done
 

@@ -296,6 +296,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=50),
         "options": {"expires": 3000},
     },
+    "playbooks-runs-purge": {
+        "task": "playbooks.tasks.runs_purge",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 3600},
+    },
     "playbooks-webhooks-sweep": {
         "task": "playbooks.tasks.webhooks_sweep",
         "schedule": crontab(minute="*"),
@@ -360,6 +365,8 @@ WEBHOOK_RETRY_BACKOFF = env.float("WEBHOOK_RETRY_BACKOFF", default=30.0)
 WEBHOOK_DISABLE_AFTER = env.int("WEBHOOK_DISABLE_AFTER", default=10)
 # The hour (in each user's own time zone) the daily digest goes out.
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+# Rule runs (and the matches they list) older than this are deleted every night.
+PLAYBOOK_RUN_RETENTION_DAYS = env.int("PLAYBOOK_RUN_RETENTION_DAYS", default=180)
 if not 0 <= DIGEST_HOUR <= 23:
     raise ImproperlyConfigured("DIGEST_HOUR must be an hour of the day, 0 to 23.")
 

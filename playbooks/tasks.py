@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import transaction
 
 from playbooks.choices import RunSource
-from playbooks.services import notify, webhooks
+from playbooks.services import evaluate, notify, webhooks
 from playbooks.services.evaluate import rules_evaluate
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,12 @@ def webhooks_sweep() -> None:
     """Every minute: deliveries whose task was lost or whose retry is due."""
     for pk in webhooks.deliveries_due():
         webhook_deliver.delay(pk)
+
+
+@shared_task(ignore_result=True)
+def runs_purge() -> None:
+    """Nightly: the run log keeps PLAYBOOK_RUN_RETENTION_DAYS."""
+    evaluate.runs_purge()
 
 
 @shared_task(ignore_result=True)

@@ -17,6 +17,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -24,9 +25,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.choices import ActivityKind, LifecycleStage, TaskKind, TaskPriority
-from accounts.models import Account, Activity
-from accounts.services import TaskSpec, tasks_upsert
+from accounts.choices import LifecycleStage, TaskKind, TaskPriority
+from accounts.models import Account
+from accounts.services import ActivitySpec, TaskSpec, activities_add, tasks_upsert
 from csplatform.choices import NotificationCategory, Role
 from csplatform.models import User
 from csplatform.services import email_enqueue
@@ -158,15 +159,53 @@ def _start_playbook(ctx: Context, action: RuleAction, results: Results) -> None:
     )
 
 
-def _alert_lines(matches: list[Match]) -> list[dict[str, str]]:
-    return [
-        {
-            "name": m.name,
-            "reason": m.reason,
-            "link_path": reverse("accounts:detail", args=[m.account_id]),
-        }
-        for m in matches
-    ]
+# An alert lists this many accounts and says how many more there are (a rule firing for
+# hundreds of an owner's accounts is one readable email, and one notification).
+EMAIL_LIST = 25
+
+
+@cache
+def _account_path_pattern() -> str:
+    """The account page's path with a slot for the id (reverse() once, not per account)."""
+    return reverse("accounts:detail", args=[987654321]).replace("987654321", "{}")
+
+
+def _account_path(account_id: int) -> str:
+    return _account_path_pattern().format(account_id)
+
+
+def _alert_context(matches: list[Match]) -> dict[str, Any]:
+    return {
+        "accounts": [
+            {"name": m.name, "reason": m.reason, "link_path": _account_path(m.account_id)}
+            for m in matches[:EMAIL_LIST]
+        ],
+        "total": len(matches),
+        "more": max(len(matches) - EMAIL_LIST, 0),
+    }
+
+
+def _notification(user: User, ctx: Context, matches: list[Match], key: str) -> Notification:
+    """One notification per person and run: the account when one, else the run."""
+    if len(matches) == 1:
+        m = matches[0]
+        return Notification(
+            user=user,
+            account_id=m.account_id,
+            title=f"{m.name}: {m.reason}"[:255],
+            body=ctx.rule.name,
+            link=_account_path(m.account_id),
+            idempotency_key=key[:255],
+        )
+    return Notification(
+        user=user,
+        title=(
+            _("“%(rule)s” fired for %(n)s accounts") % {"rule": ctx.rule.name, "n": len(matches)}
+        )[:255],
+        body="; ".join(m.name for m in matches[:10]),
+        link=reverse("playbooks:run", args=[ctx.run.pk]),
+        idempotency_key=key[:255],
+    )
 
 
 def _email_owner(ctx: Context, action: RuleAction, results: Results) -> None:
@@ -179,39 +218,24 @@ def _email_owner(ctx: Context, action: RuleAction, results: Results) -> None:
         if owner is None or not owner.email:
             _note(results, matches, action.kind, False, _("the account has no owner with an email"))
             continue
+        key = _digest(
+            [str(ctx.rule.pk), str(owner.pk), *(f"{m.account_id}/{m.reason_key}" for m in matches)]
+        )
         email_enqueue(
-            idempotency_key="rule-email:"
-            + _digest(
-                [
-                    str(ctx.rule.pk),
-                    str(owner.pk),
-                    *(f"{m.account_id}/{m.reason_key}" for m in matches),
-                ]
-            ),
+            idempotency_key=f"rule-email:{key}",
             template="playbook_alert",
             context={
                 "recipient": owner,
                 "rule": ctx.rule.name,
                 "note": (action.params or {}).get("note", ""),
-                "accounts": _alert_lines(matches),
+                "run_path": reverse("playbooks:run", args=[ctx.run.pk]) if len(matches) > 1 else "",
+                **_alert_context(matches),
             },
             to=[owner.email],
             category=NotificationCategory.ALERTS,
             user=owner,
         )
-        for m in matches:
-            notifications.append(
-                Notification(
-                    user=owner,
-                    account_id=m.account_id,
-                    title=f"{m.name}: {m.reason}"[:255],
-                    body=ctx.rule.name,
-                    link=reverse("accounts:detail", args=[m.account_id]),
-                    idempotency_key=f"rule:{ctx.rule.pk}:{m.account_id}:{m.reason_key}:{ctx.today:%Y%m%d}"[
-                        :255
-                    ],
-                )
-            )
+        notifications.append(_notification(owner, ctx, matches, f"rule-email:{key}"))
         _note(results, matches, action.kind, True, _("emailed %(who)s") % {"who": owner.email})
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
 
@@ -220,7 +244,6 @@ def _notify_lead(ctx: Context, action: RuleAction, results: Results) -> None:
     if not ctx.leads:
         _note(results, ctx.fired, action.kind, False, _("no active CS Lead with an email"))
         return
-    link = reverse("playbooks:run", args=[ctx.run.pk])
     key = _digest([str(ctx.rule.pk), *(f"{m.account_id}/{m.reason_key}" for m in ctx.fired)])
     for lead in ctx.leads:
         email_enqueue(
@@ -230,25 +253,15 @@ def _notify_lead(ctx: Context, action: RuleAction, results: Results) -> None:
                 "recipient": lead,
                 "rule": ctx.rule.name,
                 "note": (action.params or {}).get("note", ""),
-                "accounts": _alert_lines(ctx.fired),
-                "run_path": link,
+                "run_path": reverse("playbooks:run", args=[ctx.run.pk]),
+                **_alert_context(ctx.fired),
             },
             to=[lead.email],
             category=NotificationCategory.ALERTS,
             user=lead,
         )
     Notification.objects.bulk_create(
-        [
-            Notification(
-                user=lead,
-                title=_("“%(rule)s” fired for %(n)s accounts")
-                % {"rule": ctx.rule.name, "n": len(ctx.fired)},
-                body="; ".join(m.name for m in ctx.fired[:10]),
-                link=link,
-                idempotency_key=f"rule-lead:{lead.pk}:{key}",
-            )
-            for lead in ctx.leads
-        ],
+        [_notification(lead, ctx, ctx.fired, f"rule-lead:{lead.pk}:{key}") for lead in ctx.leads],
         ignore_conflicts=True,
     )
     _note(
@@ -288,7 +301,7 @@ def _reassign(ctx: Context, action: RuleAction, results: Results) -> None:
                 "recipient": user,
                 "rule": ctx.rule.name,
                 "note": _("These accounts are yours now."),
-                "accounts": _alert_lines(ctx.fired),
+                **_alert_context(ctx.fired),
             },
             to=[user.email],
             category=NotificationCategory.ASSIGNMENTS,
@@ -340,22 +353,19 @@ EXECUTORS = {
 
 
 def _timeline(ctx: Context, results: Results) -> None:
-    Activity.objects.bulk_create(
-        [
-            Activity(
+    subject = _("Rule “%(rule)s”: %(reason)s")
+    activities_add(
+        entries=[
+            ActivitySpec(
                 account_id=m.account_id,
-                kind=ActivityKind.SYSTEM,
-                occurred_at=ctx.now,
-                source=SOURCE,
-                subject=(
-                    _("Rule “%(rule)s”: %(reason)s") % {"rule": ctx.rule.name, "reason": m.reason}
-                )[:255],
+                subject=(subject % {"rule": ctx.rule.name, "reason": m.reason})[:255],
                 summary="; ".join(r["detail"] for r in results.get(m.account_id, [])),
+                source=SOURCE,
                 metadata={"rule": ctx.rule.pk, "run": ctx.run.pk, "reason_key": m.reason_key},
             )
             for m in ctx.fired
         ],
-        batch_size=1000,
+        occurred_at=ctx.now,
     )
 
 

@@ -39,8 +39,10 @@ from playbooks.triggers import Trigger, trigger, triggers
 
 logger = logging.getLogger(__name__)
 
-# Matches kept per run in the log; the counts are always complete.
+# Matches kept per run in the log; the counts are always complete. Accounts left alone
+# because of the cooldown are the bulk of every hourly run: a sample of them is enough.
 LOG_MATCHES = 2000
+LOG_COOLED = 100
 CLAIM_CHUNK = 2000
 
 
@@ -128,21 +130,35 @@ def _claim(rule: Rule, matches: list[Match], now: dt.datetime) -> set[int]:
     cutoff = adapt(now - dt.timedelta(days=max(rule.cooldown_days, 1)))
     stamp = adapt(now)
     claimed: set[int] = set()
+    upsert = (
+        " ON CONFLICT (rule_id, account_id) DO UPDATE SET"
+        " fired_at = excluded.fired_at, reason_key = excluded.reason_key"
+        " WHERE playbooks_rulecooldown.fired_at <= %s RETURNING account_id"
+    )
+    insert = "INSERT INTO playbooks_rulecooldown (rule_id, account_id, fired_at, reason_key)"
     for start in range(0, len(matches), CLAIM_CHUNK):
         chunk = matches[start : start + CLAIM_CHUNK]
-        params: list[Any] = []
-        for m in chunk:
-            params += [rule.pk, m.account_id, stamp, m.reason_key]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO playbooks_rulecooldown (rule_id, account_id, fired_at, reason_key)"
-                " VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-                + " ON CONFLICT (rule_id, account_id) DO UPDATE SET"
-                " fired_at = excluded.fired_at, reason_key = excluded.reason_key"
-                " WHERE playbooks_rulecooldown.fired_at <= %s RETURNING account_id",
-                [*params, cutoff],
-            )
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    insert + " SELECT %s, a, %s, k FROM unnest(CAST(%s AS bigint[]),"
+                    " CAST(%s AS text[])) AS x(a, k)" + upsert,
+                    [
+                        rule.pk,
+                        stamp,
+                        [m.account_id for m in chunk],
+                        [m.reason_key for m in chunk],
+                        cutoff,
+                    ],
+                )
+            else:
+                params: list[Any] = []
+                for m in chunk:
+                    params += [rule.pk, m.account_id, stamp, m.reason_key]
+                cursor.execute(
+                    insert + " VALUES " + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)) + upsert,
+                    [*params, cutoff],
+                )
             claimed.update(int(row[0]) for row in cursor.fetchall())
     return claimed
 
@@ -182,6 +198,8 @@ def rule_evaluate(
                         MatchOutcome.FIRED if ok else MatchOutcome.FAILED,
                         done,
                     )
+        acted = [m for m in matches if outcomes[m.account_id][0] != MatchOutcome.COOLDOWN]
+        cooled = [m for m in matches if outcomes[m.account_id][0] == MatchOutcome.COOLDOWN]
         RuleMatch.objects.bulk_create(
             [
                 RuleMatch(
@@ -192,8 +210,9 @@ def rule_evaluate(
                     outcome=outcomes[m.account_id][0],
                     actions=outcomes[m.account_id][1],
                 )
-                for m in matches[:LOG_MATCHES]
-            ]
+                for m in acted[:LOG_MATCHES] + cooled[:LOG_COOLED]
+            ],
+            batch_size=500,
         )
         counts = [o for o, _r in outcomes.values()]
         run.considered = len(account_ids) if account_ids is not None else 0
@@ -240,3 +259,12 @@ def rules_evaluate(
                 error=f"{type(exc).__name__}: {exc}"[:2000],
             )
     return out
+
+
+def runs_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget runs older than PLAYBOOK_RUN_RETENTION_DAYS (their matches go with them)."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PLAYBOOK_RUN_RETENTION_DAYS)
+    deleted, _ = RuleRun.objects.filter(started_at__lt=cutoff).delete()
+    return deleted

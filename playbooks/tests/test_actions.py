@@ -80,7 +80,7 @@ def test_start_playbook_creates_its_steps_with_relative_due_dates(book, alice, l
     assert Task.objects.count() == 8
 
 
-def test_email_owner_sends_one_email_per_owner_and_a_notification_per_account(book, alice, bob):
+def test_email_owner_sends_one_email_and_one_notification_per_owner(book, alice, bob):
     fire(("email_owner", {"note": "Call them today."}))
     emails = {tuple(e.to): e for e in OutboundEmail.objects.all()}
     assert set(emails) == {("alice@example.com",), ("bob@example.com",)}
@@ -91,8 +91,16 @@ def test_email_owner_sends_one_email_per_owner_and_a_notification_per_account(bo
     assert f"https://cs.example.com/accounts/{book[0].pk}/" in alices.body_text
     assert f'href="https://cs.example.com/accounts/{book[1].pk}/"' in alices.body_html
     assert emails[("bob@example.com",)].subject == "Initech: Health score 30, below 50"
-    assert Notification.objects.filter(user=alice).count() == 2
-    assert Notification.objects.filter(user=bob).count() == 1
+    run = RuleMatch.objects.first().run
+    alices_note = Notification.objects.get(user=alice)
+    assert alices_note.title == "“Rule 1” fired for 2 accounts"
+    assert alices_note.link == f"/playbooks/runs/{run.pk}/"
+    assert f"https://cs.example.com/playbooks/runs/{run.pk}/" in alices.body_text
+    bobs_note = Notification.objects.get(user=bob)
+    assert (bobs_note.title, bobs_note.link) == (
+        "Initech: Health score 30, below 50",
+        f"/accounts/{book[2].pk}/",
+    )
     # The account without an owner is recorded as a failure, the others fired.
     outcomes = dict(RuleMatch.objects.values_list("account__name", "outcome"))
     assert outcomes["Nobody's"] == MatchOutcome.FAILED
@@ -157,3 +165,15 @@ def test_each_fired_account_gets_one_timeline_entry_saying_what_was_done(book):
     assert entry.summary == "task “Call”; stage set to Renewal"
     assert entry.metadata["rule"] == rule.pk
     assert Activity.objects.filter(source="playbooks").count() == 4
+
+
+def test_an_owner_of_many_matching_accounts_gets_a_short_email(alice):
+    for i in range(30):
+        health(AccountFactory(name=f"Account {i:02d}", owner=alice), 20, "red")
+    fire(("email_owner", {}))
+    email = OutboundEmail.objects.get()
+    assert email.subject == "Rule 1: 30 accounts"
+    assert "25. Account 24" in email.body_text and "Account 25" not in email.body_text
+    assert "… and 5 more accounts." in email.body_text
+    assert "… and 5 more accounts." in email.body_html
+    assert Notification.objects.get().title == "“Rule 1” fired for 30 accounts"

@@ -221,3 +221,24 @@ def test_two_evaluators_at_once_create_each_task_and_email_once(alice, with_lock
     assert Task.objects.count() == 30
     assert OutboundEmail.objects.count() == 1
     assert RuleRun.objects.count() == 2
+
+
+def test_the_log_keeps_every_acted_match_and_a_sample_of_the_cooled(alice, monkeypatch):
+    monkeypatch.setattr(evaluate, "LOG_COOLED", 2)
+    for _ in range(5):
+        health(AccountFactory(owner=alice), 20, "red")
+    rule = rule_with("health_below", TASK)
+    rule_evaluate(rule=rule, now=NOW)
+    rule_evaluate(rule=rule, now=NOW + dt.timedelta(hours=1))
+    first, second = RuleRun.objects.order_by("pk")
+    assert first.matches.count() == 5
+    assert (second.matched, second.cooled, second.matches.count()) == (5, 5, 2)
+
+
+def test_runs_older_than_the_retention_are_purged(red, settings):
+    settings.PLAYBOOK_RUN_RETENTION_DAYS = 30
+    rule = rule_with("health_below", TASK)
+    rule_evaluate(rule=rule, now=NOW - dt.timedelta(days=31))
+    rule_evaluate(rule=rule, now=NOW)
+    assert evaluate.runs_purge(now=NOW) == 3  # the run and its two matches
+    assert list(RuleRun.objects.values_list("started_at", flat=True)) == [NOW]

@@ -49,11 +49,15 @@ class PlaybooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.demo import demo_seeded
         from health.signals import health_changed
         from metrics.services.feedback import survey_responses_recorded, tickets_recorded
         from onboarding.signals import plan_health_changed
+        from playbooks.demo import demo_seeded_receiver
 
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")
+        # After the metrics and health demos (INSTALLED_APPS order): the rules see their data.
+        demo_seeded.connect(demo_seeded_receiver, dispatch_uid="playbooks.demo")

@@ -9,8 +9,10 @@ on SQLite.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
+from django.db.models import DateField, Func
 
 
 def dialect() -> Dialect:
@@ -126,3 +128,28 @@ class Dialect:
     def round2(self, expr: str) -> str:
         """`expr` rounded to two decimals (PostgreSQL's ROUND wants a numeric)."""
         return f"ROUND(CAST({expr} AS numeric), 2)" if self.pg else f"ROUND({expr}, 2)"
+
+
+class DaysBefore(Func):
+    """ORM expression: the date `days` (an integer expression) days before `date`.
+
+    For queries that subtract a column of days from a date column (a notice period from an
+    end date), which Django's own arithmetic cannot express on SQLite.
+    """
+
+    arity = 2
+    output_field = DateField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '-' || ",
+            **extra,
+        )

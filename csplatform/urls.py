@@ -36,6 +36,7 @@ urlpatterns = [
     path("v1/", include("metrics.tracking_urls")),
     path("metrics/", include("metrics.urls")),
     path("onboarding/", include("onboarding.urls")),
+    path("renewals/", include("renewals.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("metrics.api.urls")),
     path("", include("onboarding.api.urls")),
+    path("", include("renewals.api.urls")),
 ]

@@ -37,6 +37,7 @@ from csplatform.roles import can_edit_owned
 from csplatform.sql import Dialect
 from metrics.choices import Period
 from metrics.models import MetricSnapshot
+from metrics.selectors import SEGMENT_FIELDS, segment_parse
 from metrics.services.engine import period_bounds
 from metrics.services.engine_sql import SCOPE, periods_cte, subscriptions_cte
 from renewals.choices import (
@@ -384,10 +385,12 @@ def closed_periods(
 
 
 def _segment_sql(segment: str, params: dict[str, Any]) -> str:
+    """The condition on an account segment ("tier:smb"); ValueError for an unknown one."""
+    segment = segment_parse(segment)
     if not segment:
         return ""
     name, _sep, value = segment.partition(":")
-    if name not in ("tier", "touch_model", "business_model"):
+    if name not in SEGMENT_FIELDS:
         raise ValueError(segment)
     params["segment_value"] = value
     return f" AND o.{name} = %(segment_value)s"

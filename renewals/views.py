@@ -92,6 +92,11 @@ def _context(renewal: Renewal, title: str) -> dict[str, Any]:
     }
 
 
+def _posted(request: AuthedHttpRequest) -> Any:
+    """The POST data of a POST, even an empty one (an empty form is invalid, not unbound)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _filtered(request: AuthedHttpRequest, *, state: str = "open") -> RenewalFilterSet:
     params = request.GET.copy()
     params.setdefault("state", state)
@@ -511,7 +516,7 @@ def renewal_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def renewal_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     renewal = renewal_for_change(request, pk)
     # The form works on its own copy so that the service still sees the old forecast.
-    form = RenewalForm(request.POST or None, instance=Renewal.objects.get(pk=renewal.pk))
+    form = RenewalForm(_posted(request), instance=Renewal.objects.get(pk=renewal.pk))
     return _save_or_render(
         request,
         form,
@@ -533,7 +538,7 @@ def renewal_close(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     renewal = renewal_for_change(request, pk)
     if not renewal.is_open:
         return HttpResponseRedirect(renewal.get_absolute_url())
-    form = RenewalCloseForm(request.POST or None, renewal=renewal)
+    form = RenewalCloseForm(_posted(request), renewal=renewal)
     return _save_or_render(
         request,
         form,
@@ -562,7 +567,7 @@ def mitigation_attach(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def reason_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     renewal = renewal_for_change(request, pk)
     form = ReasonForm(
-        request.POST or None,
+        _posted(request),
         initial={
             "reason": renewal.reason,
             "competitor": renewal.competitor,
@@ -586,7 +591,7 @@ def reason_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def offer_create(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     renewal = renewal_for_change(request, pk)
-    form = CounterOfferForm(request.POST or None, instance=CounterOffer(renewal=renewal))
+    form = CounterOfferForm(_posted(request), instance=CounterOffer(renewal=renewal))
     return _save_or_render(
         request,
         form,
@@ -624,7 +629,7 @@ def exit_interview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     interview = ExitInterview.objects.filter(renewal=renewal).first() or ExitInterview(
         renewal=renewal
     )
-    form = ExitInterviewForm(request.POST or None, instance=interview, renewal=renewal)
+    form = ExitInterviewForm(_posted(request), instance=interview, renewal=renewal)
     return _save_or_render(
         request,
         form,
@@ -641,7 +646,7 @@ def exit_interview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def win_back(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     renewal = renewal_for_change(request, pk)
     form = WinBackForm(
-        request.POST or None,
+        _posted(request),
         initial={"status": renewal.win_back_status, "next_on": renewal.win_back_next_on},
     )
     return _save_or_render(

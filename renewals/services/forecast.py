@@ -51,6 +51,10 @@ def renewal_update(*, renewal: Renewal, actor: User | None = None, **fields: Any
         raise ValidationError(_("This renewal is closed; its forecast no longer changes."))
     if fields.get("stage") == RenewalStage.CLOSED:
         raise ValidationError({"stage": [_("Close the renewal with its outcome instead.")]})
+    if "forecast_category" in fields and fields["forecast_category"] not in ForecastCategory.values:
+        raise ValidationError({"forecast_category": [_("Choose a forecast category.")]})
+    if fields.get("probability", 0) is None:
+        del fields["probability"]
     before = (renewal.stage, renewal.forecast_category, renewal.probability)
     category_given = "forecast_category" in fields and (
         fields["forecast_category"] != renewal.forecast_category
@@ -69,7 +73,7 @@ def renewal_update(*, renewal: Renewal, actor: User | None = None, **fields: Any
         renewal.forecast_manual = True
     if category_given:
         renewal.forecast_manual = True
-        if "probability" not in fields or fields["probability"] is None:
+        if "probability" not in fields:
             renewal.probability = default_probability(renewal.forecast_category)
     if renewal.expected_outcome == Outcome.CHURNED and renewal.expected_arr is None:
         renewal.expected_arr = Decimal(0)

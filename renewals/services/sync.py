@@ -33,6 +33,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.choices import SubscriptionStatus
@@ -211,16 +212,16 @@ def _refresh_open(account_ids: Sequence[int] | None) -> int:
             line_deadline=deadline,
             line_mrr=F("subscription__mrr"),
             line_currency=F("subscription__currency"),
-            account_owner=F("account__owner_id"),
+            # 0 for nobody: NULL never equals NULL.
+            owner_or_0=Coalesce("owner_id", 0),
+            account_owner_or_0=Coalesce("account__owner_id", 0),
         )
         .filter(
             ~Q(renewal_date=F("line_end"))
             | ~Q(notice_deadline=F("line_deadline"))
             | ~Q(mrr=F("line_mrr"))
             | ~Q(currency=F("line_currency"))
-            | ~Q(owner_id=F("account_owner"))
-            | Q(owner__isnull=True, account_owner__isnull=False)
-            | Q(owner__isnull=False, account_owner__isnull=True)
+            | ~Q(owner_or_0=F("account_owner_or_0"))
         )
         # Moving onto a date another renewal of the line already has would break the one
         # renewal per term rule; such a line waits for a person.

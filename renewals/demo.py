@@ -45,9 +45,11 @@ from accounts.choices import (
     TaskKind,
     TaskPriority,
 )
-from accounts.demo import add_months
+from accounts.demo import _weighted, add_months
 from accounts.models import Account, Activity, Contact, Subscription, Task
 from accounts.services import subscriptions_bulk_create
+from metrics.demo import _copy_line
+from onboarding.demo import _index
 from renewals.choices import (
     Communication,
     CounterOfferKind,
@@ -109,24 +111,9 @@ _WHY = {
 }
 
 
-def _weighted(rng: random.Random, items: tuple[tuple[Any, int], ...]) -> Any:
-    return rng.choices([i for i, _w in items], weights=[w for _i, w in items])[0]
-
-
-def _index(account: Account) -> int:
-    return int("".join(c for c in (account.external_id or "0") if c.isdigit()) or 0)
-
-
-def _copy(line: Subscription, **changes: Any) -> Subscription:
-    fields = (
-        "account_id", "plan_name", "product", "quantity", "unit_price", "discount_type",
-        "discount_value", "billing_period", "billing_period_months", "currency",
-        "notice_period_days", "auto_renew",
-    )  # fmt: skip
-    new = Subscription(**{f: getattr(line, f) for f in fields})
-    for name, value in changes.items():
-        setattr(new, name, value)
-    return new
+def _pick(rng: random.Random, items: tuple[tuple[Any, int], ...]) -> Any:
+    """One value of (value, weight) pairs."""
+    return _weighted(rng, items)[0]
 
 
 @dataclass
@@ -215,7 +202,7 @@ def _history_lines(accounts: list[Account], seed: int, today: dt.date) -> list[S
             )
         if quantity < 1:
             continue
-        line = _copy(
+        line = _copy_line(
             first,
             quantity=quantity,
             start_date=start,
@@ -281,12 +268,12 @@ def _history(
                     successor_id=successor.pk,
                     forecast_category=category,
                     probability=prob[category],
-                    reason=_weighted(rng, _CONTRACTION_REASONS)
+                    reason=_pick(rng, _CONTRACTION_REASONS)
                     if outcome == Outcome.CONTRACTED
                     else "",
                 )
             elif line.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED):
-                reason = _weighted(rng, _CHURN_REASONS)
+                reason = _pick(rng, _CHURN_REASONS)
                 category = rng.choice((ForecastCategory.AT_RISK, ForecastCategory.CHURN))
                 renewal = _closed_renewal(
                     account,

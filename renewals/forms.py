@@ -13,7 +13,13 @@ from accounts.forms import DATE, _helper
 from metrics.choices import Period
 from metrics.views_dashboard import DashboardFilterForm
 from renewals.choices import CounterOfferStatus, Outcome, ReasonCode, RenewalStage, WinBackStatus
-from renewals.models import CounterOffer, ExitInterview, Renewal
+from renewals.models import (
+    FORECAST_FIELDS,
+    INTERVIEW_FIELDS,
+    CounterOffer,
+    ExitInterview,
+    Renewal,
+)
 from renewals.services.closing import next_term_end
 
 _SMALL_SELECT = {"class": "form-select form-select-sm"}
@@ -24,14 +30,7 @@ class RenewalForm(forms.ModelForm):
 
     class Meta:
         model = Renewal
-        fields = [
-            "stage",
-            "forecast_category",
-            "probability",
-            "expected_outcome",
-            "expected_arr",
-            "notes",
-        ]
+        fields = FORECAST_FIELDS
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -181,18 +180,7 @@ class ExitInterviewForm(forms.ModelForm):
 
     class Meta:
         model = ExitInterview
-        fields = [
-            "contact",
-            "interviewed_on",
-            "why_cancel",
-            "used_for",
-            "biggest_benefit",
-            "how_to_improve",
-            "communication",
-            "communication_note",
-            "moving_to",
-            "would_return",
-        ]
+        fields = INTERVIEW_FIELDS
         widgets = {
             "interviewed_on": DATE,
             **{

@@ -257,6 +257,30 @@ class CounterOffer(models.Model):
         return f"{self.get_kind_display()} ({self.get_status_display()})"
 
 
+# What the owner of an open renewal sets by hand (form, API, services.forecast).
+FORECAST_FIELDS = (
+    "stage",
+    "forecast_category",
+    "probability",
+    "expected_outcome",
+    "expected_arr",
+    "notes",
+)
+# The answers of an exit interview, as the form and the API take them.
+INTERVIEW_FIELDS = (
+    "contact",
+    "interviewed_on",
+    "why_cancel",
+    "used_for",
+    "biggest_benefit",
+    "how_to_improve",
+    "communication",
+    "communication_note",
+    "moving_to",
+    "would_return",
+)
+
+
 class ExitInterview(models.Model):
     """The standard questions asked of a customer who leaves (SPEC §7)."""
 

@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from renewals.choices import Outcome, ReasonCode, RiskFlag, WinBackStatus
-from renewals.models import CounterOffer, ExitInterview, Renewal
+from renewals.models import (
+    FORECAST_FIELDS,
+    INTERVIEW_FIELDS,
+    CounterOffer,
+    ExitInterview,
+    Renewal,
+)
 
 MONEY = {"max_digits": 18, "decimal_places": 2, "read_only": True}
 
@@ -84,19 +90,7 @@ class RenewalSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            f
-            for f in fields
-            if f
-            not in (
-                "stage",
-                "forecast_category",
-                "probability",
-                "expected_outcome",
-                "expected_arr",
-                "notes",
-            )
-        ]
+        read_only_fields = [f for f in fields if f not in FORECAST_FIELDS]
 
 
 class RenewalCloseSerializer(serializers.Serializer):
@@ -165,23 +159,7 @@ class CounterOfferSerializer(serializers.ModelSerializer):
 class ExitInterviewSerializer(serializers.ModelSerializer):
     class Meta:
         model = ExitInterview
-        fields = [
-            "id",
-            "renewal",
-            "contact",
-            "interviewed_on",
-            "conducted_by",
-            "why_cancel",
-            "used_for",
-            "biggest_benefit",
-            "how_to_improve",
-            "communication",
-            "communication_note",
-            "moving_to",
-            "would_return",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "renewal", "conducted_by", *INTERVIEW_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["conducted_by", "created_at", "updated_at"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

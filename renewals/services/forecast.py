@@ -20,7 +20,7 @@ from accounts.models import Account, Task
 from accounts.services import activity_record, task_create
 from csplatform.models import User
 from renewals.choices import ForecastCategory, Outcome, RenewalStage
-from renewals.models import Renewal
+from renewals.models import FORECAST_FIELDS, Renewal
 from renewals.services.closing import SOURCE, renewal_task_key
 
 EDITABLE = (
@@ -44,7 +44,7 @@ def renewal_update(*, renewal: Renewal, actor: User | None = None, **fields: Any
     without a probability takes the category's default one; a renewal moved to the
     committed stage is forecast as commit unless a category is given.
     """
-    unknown = set(fields) - set(EDITABLE)
+    unknown = set(fields) - set(FORECAST_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     if not renewal.is_open:

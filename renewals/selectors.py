@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat, RowNumber, TruncMonth, TruncQuarter
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.choices import TaskStatus
 from accounts.models import Account, Task
@@ -290,7 +291,7 @@ def pipeline_chart(pipe: Pipeline, currency: str) -> dict[str, Any]:
         "labels": [r.label for r in rows],
         "currency": currency,
         "datasets": [
-            {"key": "won", "label": str(Outcome.RENEWED.label), "data": series("won")},
+            {"key": "won", "label": str(_("Renewed")), "data": series("won")},
             {
                 "key": "commit",
                 "label": str(ForecastCategory.COMMIT.label),
@@ -307,7 +308,7 @@ def pipeline_chart(pipe: Pipeline, currency: str) -> dict[str, Any]:
                 "data": series("at_risk"),
             },
             {"key": "churn", "label": str(ForecastCategory.CHURN.label), "data": series("churn")},
-            {"key": "lost", "label": str(Outcome.CHURNED.label), "data": series("lost")},
+            {"key": "lost", "label": str(_("Lost")), "data": series("lost")},
         ],
         "weighted": series("weighted_forecast"),
     }

@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -77,17 +78,14 @@ def renewal_for_change(request: AuthedHttpRequest, pk: int) -> Renewal:
 
 
 def _context(renewal: Renewal, title: str) -> dict[str, Any]:
+    day = date_format(renewal.renewal_date, "SHORT_DATE_FORMAT")
     return {
         "title": title,
-        "subtitle": f"{renewal.account.name} · {renewal.subscription.plan_name} · "
-        f"{renewal.renewal_date.isoformat()}",
+        "subtitle": f"{renewal.account.name} · {renewal.subscription.plan_name} · {day}",
         "cancel_url": renewal.get_absolute_url(),
         "crumbs": [
             (renewal.account.name, renewal.account.get_absolute_url()),
-            (
-                _("Renewal of %(date)s") % {"date": renewal.renewal_date.isoformat()},
-                renewal.get_absolute_url(),
-            ),
+            (_("Renewal of %(date)s") % {"date": day}, renewal.get_absolute_url()),
         ],
     }
 
@@ -209,6 +207,7 @@ def renewal_list(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResp
                 "at_risk",
                 "risk",
             ],
+            "show_outcome": filterset.form["state"].value() != "open",
         },
     )
 
@@ -270,12 +269,10 @@ def pipeline(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse
         else today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     )
     params.setdefault("renewal_after", first.isoformat())
+    # A year of months, or the four quarters from this one.
     params.setdefault(
         "renewal_before",
-        (
-            add_months(first, PIPELINE_MONTHS + (2 if by == Period.QUARTER else 0))
-            - dt.timedelta(days=1)
-        ).isoformat(),
+        (add_months(first, PIPELINE_MONTHS) - dt.timedelta(days=1)).isoformat(),
     )
     filterset = RenewalFilterSet(params, queryset=selectors.renewal_list())
     pipe = selectors.pipeline(qs=_qs(filterset), by=by)
@@ -469,7 +466,14 @@ def churn(request: AuthedHttpRequest) -> HttpResponse | StreamingHttpResponse:
             "a": analysis,
             "today": today,
             "win_back": METRICS["win_back_rate"],
-            "main_filters": ["q", "owner", "closed_after", "closed_before", "tier", "churn_type"],
+            "main_filters": [
+                "q",
+                "owner",
+                "closed_after",
+                "closed_before",
+                "currency",
+                "churn_type",
+            ],
             "chart": {
                 "labels": [r.label or _("Not recorded") for r in analysis.reasons],
                 "data": [float(r.lost_arr) for r in analysis.reasons],

@@ -55,7 +55,11 @@ class RenewalForm(forms.ModelForm):
 
     def service_fields(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
-        if data.get("probability") is None:
+        # A new category with the old probability left as it was takes the category's own.
+        untouched = (
+            "forecast_category" in self.changed_data and "probability" not in self.changed_data
+        )
+        if data.get("probability") is None or untouched:
             data.pop("probability", None)
         return data
 

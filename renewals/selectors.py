@@ -188,7 +188,13 @@ def _totals_aggregates() -> dict[str, Any]:
         "commit": open_sum(ForecastCategory.COMMIT),
         "probable": open_sum(ForecastCategory.PROBABLE),
         "at_risk": open_sum(ForecastCategory.AT_RISK),
-        "churn": open_sum(ForecastCategory.CHURN),
+        # What is at stake, not what is expected back (nothing, for a churn).
+        "churn": Sum(
+            F("mrr") * 12,
+            filter=open_ & Q(forecast_category=ForecastCategory.CHURN),
+            default=ZERO,
+            output_field=MONEY,
+        ),
         "weighted": Sum(WEIGHTED_ARR, filter=open_, default=ZERO),
         "at_risk_count": Count("pk", filter=open_ & Q(at_risk=True)),
         "closed": Count("pk", filter=closed),

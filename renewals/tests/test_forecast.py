@@ -37,7 +37,7 @@ def book():
     """Renewals due in March and May 2031 (USD) and one in EUR.
 
     March, open:  commit 12,000 (90 %) · probable 6,000 expected at 7,200 (70 %)
-                  at risk 24,000 (30 %) · churn 3,600 (0 %)
+                  at risk 24,000 (30 %) · churn 3,600 expected to churn (0 %)
     March, closed: 12,000 contracted to 9,600 · 1,200 churned
     May, open:    probable 2,400 (50 % set by hand)
     EUR, March:   commit 6,000
@@ -52,7 +52,8 @@ def book():
     _forecast(line(10, march), ForecastCategory.COMMIT)
     _forecast(line(5, march), ForecastCategory.PROBABLE, expected_arr=Decimal("7200"))
     _forecast(line(20, march), ForecastCategory.AT_RISK)
-    _forecast(line(3, march), ForecastCategory.CHURN)
+    churn = _forecast(line(3, march), ForecastCategory.CHURN)
+    renewal_update(renewal=churn, expected_outcome=Outcome.CHURNED)  # expects 0 back
     renewal_close(
         renewal=renewal_of(line(10, march)),
         outcome=Outcome.CONTRACTED,

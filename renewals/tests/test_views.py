@@ -159,8 +159,16 @@ def _fresh(renewal: Renewal) -> Renewal:
 WRITES: dict[str, WriteCase] = {
     "forecast": WriteCase(
         lambda w: reverse("renewals:edit", args=[w.renewal.pk]),
-        lambda w: {"stage": "in_progress", "forecast_category": "at_risk", "notes": "Exec call"},
-        lambda w: _fresh(w.renewal).forecast_category == "at_risk",
+        # As the browser sends it: the probability field still holds the old 70.
+        lambda w: {
+            "stage": "in_progress",
+            "forecast_category": "at_risk",
+            "probability": "70",
+            "notes": "Exec call",
+        },
+        lambda w: (
+            (_fresh(w.renewal).forecast_category, _fresh(w.renewal).probability) == ("at_risk", 30)
+        ),
     ),
     "close": WriteCase(
         lambda w: reverse("renewals:close", args=[w.renewal.pk]),

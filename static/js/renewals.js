@@ -30,6 +30,7 @@
         data: ds.key === "lost" ? ds.data.map(function (v) { return -v; }) : ds.data,
         backgroundColor: COLOURS[ds.key] || "#6c757d",
         stack: "arr",
+        order: 1,
       };
     });
     datasets.push({
@@ -40,6 +41,7 @@
       backgroundColor: "#212529",
       pointRadius: 3,
       tension: 0.2,
+      order: 0, // drawn over the bars
     });
     return new Chart(canvas, {
       type: "bar",

@@ -163,6 +163,16 @@ def _close_errors(
     if term_end <= renewal.renewal_date:
         errors["term_end"] = [_("The next term must end after the renewal date.")]
     current = renewal.mrr
+    if new_mrr <= 0 and line.discount_type != "none" and "quantity" not in errors:
+        return {
+            **errors,
+            "quantity": [
+                _(
+                    "With the line's discount this renews at nothing: keep more licenses, or "
+                    "change the discount on the subscription first."
+                )
+            ],
+        }
     if outcome == Outcome.RENEWED and (quantity != line.quantity or unit_price != line.unit_price):
         errors["quantity"] = [
             _("A flat renewal keeps the licenses and price; choose expanded or contracted.")

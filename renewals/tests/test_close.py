@@ -206,6 +206,19 @@ def test_bad_input_says_which_field_and_writes_nothing(due_today, params, field)
     assert _world_counts(due_today) == before
 
 
+def test_a_discount_that_eats_the_smaller_term_is_explained(alice):
+    line = annual_line(
+        AccountFactory(owner=alice), discount_type="amount", discount_value=Decimal("3000")
+    )
+    renewal = renewal_of(line)
+
+    with pytest.raises(ValidationError) as raised:
+        renewal_close(renewal=renewal, outcome=Outcome.CONTRACTED, quantity=2, reason="budget")
+
+    assert "discount" in raised.value.message_dict["quantity"][0]
+    assert Renewal.objects.get(pk=renewal.pk).is_open
+
+
 def test_a_closed_renewal_cannot_close_again(due_today):
     renewal_close(renewal=due_today, outcome=Outcome.RENEWED)
     before = _world_counts(due_today)

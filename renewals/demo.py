@@ -35,6 +35,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F, Q, Value
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -423,11 +425,17 @@ def _timeline(renewals: list[Renewal]) -> None:
 def _forecasts(
     accounts: list[Account], seed: int, today: dt.date, result: DemoRenewalsResult
 ) -> None:
-    """Forecast, stage and expectation of the open renewals from each account's pattern."""
+    """Forecast, stage and expectation of the open renewals from each account's pattern.
+
+    Renewals that get the same changes are written by one UPDATE (a few hundred in all,
+    whatever the size of the book), not row by row.
+    """
     by_account = {a.pk: a for a in accounts}
     lo, hi = min(by_account), max(by_account)
     prob = settings.RENEWALS_PROBABILITY
-    changed, offers, tasks, mitigated = [], [], [], []
+    updates: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    offers: list[CounterOffer] = []
+    mitigated: list[tuple[Renewal, dt.date]] = []
     rngs: dict[int, random.Random] = {}
     for renewal in Renewal.objects.filter(
         outcome="", account_id__gte=lo, account_id__lte=hi
@@ -440,6 +448,7 @@ def _forecasts(
         rng = rngs.setdefault(account.pk, _rng(seed, account, 43))
         pattern = (account.custom_fields or {}).get("demo_usage_pattern", "healthy")
         days = (renewal.renewal_date - today).days
+        changes: dict[str, Any] = {}
         category: str | None = None
         if pattern == "declining":
             category = ForecastCategory.CHURN if rng.random() < 0.2 else ForecastCategory.AT_RISK
@@ -448,25 +457,22 @@ def _forecasts(
         elif rng.random() < 0.25:
             category = ForecastCategory.PROBABLE
         if days <= 90:
-            renewal.stage = (
+            changes["stage"] = (
                 RenewalStage.COMMITTED
                 if category == ForecastCategory.COMMIT
                 else RenewalStage.IN_PROGRESS
             )
         if category is not None:
-            renewal.forecast_category = category
-            renewal.probability = prob[category]
-            renewal.forecast_manual = True
+            changes.update(
+                forecast_category=category, probability=prob[category], forecast_manual=True
+            )
         if pattern == "healthy" and rng.random() < 0.15:
-            renewal.expected_outcome = Outcome.EXPANDED
-            renewal.expected_arr = (
-                renewal.arr * Decimal(rng.choice(("1.1", "1.2", "1.3")))
-            ).quantize(Decimal("0.01"))
+            changes["expected_outcome"] = Outcome.EXPANDED
+            changes["expected_factor"] = rng.choice(("1.1", "1.2", "1.3"))
         elif category == ForecastCategory.CHURN:
-            renewal.expected_outcome = Outcome.CHURNED
-            renewal.expected_arr = Decimal(0)
+            changes.update(expected_outcome=Outcome.CHURNED, expected_arr=Decimal(0))
         if category in (ForecastCategory.AT_RISK, ForecastCategory.CHURN):
-            renewal.notes = rng.choice(
+            changes["notes"] = rng.choice(
                 (
                     "Usage is down since the champion moved teams; exec call booked.",
                     "Asked for a discount; waiting on their budget review.",
@@ -488,30 +494,25 @@ def _forecasts(
                     )
                 )
             if 0 < days <= 120 and rng.random() < 0.4 and renewal.owner_id:
-                renewal.mitigation_started_on = today - dt.timedelta(days=rng.randint(1, 14))
-                mitigated.append(renewal)
-        changed.append(renewal)
-    Renewal.objects.bulk_update(
-        changed,
-        [
-            "stage",
-            "forecast_category",
-            "probability",
-            "forecast_manual",
-            "expected_outcome",
-            "expected_arr",
-            "notes",
-            "mitigation_started_on",
-        ],
-        batch_size=100,
-    )
+                since = today - dt.timedelta(days=rng.randint(1, 14))
+                changes["mitigation_started_on"] = since
+                mitigated.append((renewal, since))
+        if changes:
+            updates[tuple(sorted(changes.items()))].append(renewal.pk)
+    for key, pks in updates.items():
+        fields = dict(key)
+        factor = fields.pop("expected_factor", None)
+        if factor is not None:
+            fields["expected_arr"] = Round(F("mrr") * 12 * Value(Decimal(factor)), 2)
+        for i in range(0, len(pks), BATCH):
+            Renewal.objects.filter(pk__in=pks[i : i + BATCH]).update(**fields)
     CounterOffer.objects.bulk_create(offers, batch_size=BATCH)
     result.offers += len(offers)
-    for renewal in mitigated:
-        assert renewal.mitigation_started_on is not None
+    tasks = []
+    for renewal, since in mitigated:
         last_day = max(today, renewal.renewal_date - dt.timedelta(days=1))
         for i, step in enumerate(MITIGATION_PLAN):
-            due = min(renewal.mitigation_started_on + dt.timedelta(days=step.due_days), last_day)
+            due = min(since + dt.timedelta(days=step.due_days), last_day)
             tasks.append(
                 Task(
                     account_id=renewal.account_id,
@@ -532,17 +533,15 @@ def _forecasts(
 def _reminders(today: dt.date, lo: int, hi: int) -> None:
     """Record the reminders already due; the last-30-day and notice ones become tasks."""
     renewal_reminders_claim(today=today)
-    pending = list(
-        RenewalReminder.objects.filter(
-            processed_at__isnull=True, renewal__account_id__gte=lo, renewal__account_id__lte=hi
-        ).select_related("renewal__account")
+    pending = RenewalReminder.objects.filter(
+        processed_at__isnull=True, renewal__account_id__gte=lo, renewal__account_id__lte=hi
     )
-    tasks: dict[tuple[int, str], Task] = {}
-    for reminder in pending:
+    urgent = pending.filter(Q(kind=ReminderKind.NOTICE) | Q(lead_days__lte=30)).filter(
+        renewal__owner__isnull=False
+    )
+    tasks = []
+    for reminder in urgent.select_related("renewal__account"):
         renewal = reminder.renewal
-        urgent = reminder.kind == ReminderKind.NOTICE or reminder.lead_days <= 30
-        if not urgent or renewal.owner_id is None:
-            continue
         days = (reminder.target_date - today).days
         title = (
             _("Cancellation deadline in %(n)s days: %(account)s (%(date)s)")
@@ -555,22 +554,20 @@ def _reminders(today: dt.date, lo: int, hi: int) -> None:
             "arr": f"{renewal.arr:,.0f}",
             "currency": renewal.currency,
         }
-        tasks[(reminder.pk, reminder.kind)] = Task(
-            account_id=renewal.account_id,
-            title=title,
-            kind=TaskKind.RENEWAL,
-            due_date=today,
-            assignee_id=renewal.owner_id,
-            source=SOURCE,
-            dedupe_key=renewal_task_key(renewal.pk, f"reminder:{reminder.kind}"),
+        tasks.append(
+            Task(
+                account_id=renewal.account_id,
+                title=title,
+                kind=TaskKind.RENEWAL,
+                due_date=today,
+                assignee_id=renewal.owner_id,
+                source=SOURCE,
+                dedupe_key=renewal_task_key(renewal.pk, f"reminder:{reminder.kind}"),
+            )
         )
-    Task.objects.bulk_create(list(tasks.values()), batch_size=BATCH, ignore_conflicts=True)
-    now = timezone.now()
-    for reminder in pending:
-        task = tasks.get((reminder.pk, reminder.kind))
-        reminder.task_id = task.pk if task is not None else None
-        reminder.processed_at = now
-    RenewalReminder.objects.bulk_update(pending, ["task", "processed_at"], batch_size=500)
+    Task.objects.bulk_create(tasks, batch_size=BATCH, ignore_conflicts=True)
+    # Sent, as far as the scheduled job is concerned: it will not email them again.
+    pending.update(processed_at=timezone.now())
 
 
 def demo_renewals_create(

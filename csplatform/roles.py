@@ -34,6 +34,8 @@ CSM_WRITABLE = {
     "onboarding": ("onboardingplan", "planmilestone", "plantask", "plancriterion", "plansharelink"),
     # Scorecards are the CS Lead's; a CSM overrides and gives sentiment on their accounts.
     "health": ("healthoverride", "csmsentiment"),
+    # Renewals are created from subscriptions; a CSM works and closes those of their accounts.
+    "renewals": ("renewal", "counteroffer", "exitinterview"),
     # Rules, playbooks and webhooks are the CS Lead's (webhook endpoints the Admin's).
 }
 

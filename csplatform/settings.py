@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "metrics",
     "onboarding",
     "health",
+    "renewals",
     "playbooks",
 ]
 
@@ -336,6 +337,48 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 840},
     },
+    "renewals-sync": {
+        "task": "renewals.tasks.renewals_sync_all",
+        "schedule": crontab(minute="7-59/15"),
+        "options": {"expires": 840},
+    },
+    "renewals-risk-refresh": {
+        "task": "renewals.tasks.renewals_risk_refresh_all",
+        "schedule": crontab(minute=35),
+        "options": {"expires": 3000},
+    },
+    "renewals-auto-renew": {
+        "task": "renewals.tasks.renewals_auto_renew_due",
+        "schedule": crontab(minute=45, hour=0),
+        "options": {"expires": 6 * 3600},
+    },
+    "renewals-churn-due": {
+        "task": "renewals.tasks.accounts_churn_due",
+        "schedule": crontab(minute=50, hour=0),
+        "options": {"expires": 6 * 3600},
+    },
+    "renewals-lifecycle-stage": {
+        "task": "renewals.tasks.accounts_renewal_stage_sync",
+        "schedule": crontab(minute=55, hour=0),
+        "options": {"expires": 6 * 3600},
+    },
+    "renewals-win-backs-detect": {
+        "task": "renewals.tasks.win_backs_detect",
+        "schedule": crontab(minute=0, hour=1),
+        "options": {"expires": 6 * 3600},
+    },
+    # Hourly rather than once a day: a run missed while the worker was down is made up
+    # within the hour, and a second run the same day finds nothing left to send.
+    "renewals-reminders": {
+        "task": "renewals.tasks.renewal_reminders_send",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+    "renewals-cadence": {
+        "task": "renewals.tasks.renewal_cadence_tasks",
+        "schedule": crontab(minute=15, hour=6),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # Signals and metrics -------------------------------------------------------------------
@@ -390,6 +433,55 @@ ONBOARDING_DETECT_DELAY_SECONDS = env.int("ONBOARDING_DETECT_DELAY_SECONDS", def
 if not 1 <= ONBOARDING_SHARE_LINK_DAYS <= ONBOARDING_SHARE_LINK_MAX_DAYS:
     raise ImproperlyConfigured(
         "ONBOARDING_SHARE_LINK_DAYS must be between 1 and ONBOARDING_SHARE_LINK_MAX_DAYS."
+    )
+
+# Renewals ------------------------------------------------------------------------------
+# Days before the renewal date, and before the cancellation (notice) deadline, at which the
+# owner gets a reminder task and email (SPEC §7).
+RENEWALS_REMINDER_DAYS = env.list("RENEWALS_REMINDER_DAYS", cast=int, default=[120, 90, 60, 30])
+RENEWALS_NOTICE_REMINDER_DAYS = env.list("RENEWALS_NOTICE_REMINDER_DAYS", cast=int, default=[30, 7])
+# Contact cadence: a check-in every N days from RENEWALS_CADENCE_START_DAYS before the
+# renewal date, every M days in its last RENEWALS_CADENCE_FINAL_WINDOW_DAYS.
+RENEWALS_CADENCE_START_DAYS = env.int("RENEWALS_CADENCE_START_DAYS", default=120)
+RENEWALS_CADENCE_DAYS = env.int("RENEWALS_CADENCE_DAYS", default=30)
+RENEWALS_CADENCE_FINAL_WINDOW_DAYS = env.int("RENEWALS_CADENCE_FINAL_WINDOW_DAYS", default=30)
+RENEWALS_CADENCE_FINAL_DAYS = env.int("RENEWALS_CADENCE_FINAL_DAYS", default=7)
+# Default probability (%) of each forecast category.
+RENEWALS_PROBABILITY = {
+    "commit": env.int("RENEWALS_PROBABILITY_COMMIT", default=90),
+    "probable": env.int("RENEWALS_PROBABILITY_PROBABLE", default=70),
+    "at_risk": env.int("RENEWALS_PROBABILITY_AT_RISK", default=30),
+    "churn": env.int("RENEWALS_PROBABILITY_CHURN", default=0),
+}
+# What makes a renewal at risk: the flags that count, and their thresholds.
+RENEWALS_RISK_FLAGS = env.list(
+    "RENEWALS_RISK_FLAGS", default=["health", "usage", "escalations", "nps"]
+)
+RENEWALS_RISK_HEALTH_COLORS = env.list("RENEWALS_RISK_HEALTH_COLORS", default=["red"])
+RENEWALS_RISK_USAGE_DROP_PERCENT = env.int("RENEWALS_RISK_USAGE_DROP_PERCENT", default=30)
+RENEWALS_RISK_ESCALATIONS = env.int("RENEWALS_RISK_ESCALATIONS", default=1)
+RENEWALS_RISK_NPS_MAX = env.int("RENEWALS_RISK_NPS_MAX", default=6)
+RENEWALS_RISK_NPS_DAYS = env.int("RENEWALS_RISK_NPS_DAYS", default=180)
+# An auto-renewing line whose renewal date passed without a decision renews flat (a line
+# more than RENEWALS_AUTO_RENEW_GRACE_DAYS overdue is left to a person).
+RENEWALS_AUTO_RENEW = env.bool("RENEWALS_AUTO_RENEW", default=True)
+RENEWALS_AUTO_RENEW_GRACE_DAYS = env.int("RENEWALS_AUTO_RENEW_GRACE_DAYS", default=30)
+# Accounts whose next renewal is this close move to the "renewal" lifecycle stage.
+RENEWALS_STAGE_DAYS = env.int("RENEWALS_STAGE_DAYS", default=90)
+_RISK_FLAGS = {"health", "usage", "escalations", "nps"}
+if any(d < 1 for d in RENEWALS_REMINDER_DAYS + RENEWALS_NOTICE_REMINDER_DAYS):
+    raise ImproperlyConfigured(
+        "RENEWALS_REMINDER_DAYS and RENEWALS_NOTICE_REMINDER_DAYS must list whole days of 1 or more."
+    )
+if not set(RENEWALS_RISK_FLAGS) <= _RISK_FLAGS:
+    raise ImproperlyConfigured(
+        f"RENEWALS_RISK_FLAGS may only name {', '.join(sorted(_RISK_FLAGS))}."
+    )
+if any(not 0 <= p <= 100 for p in RENEWALS_PROBABILITY.values()):
+    raise ImproperlyConfigured("RENEWALS_PROBABILITY_* must be percentages from 0 to 100.")
+if min(RENEWALS_CADENCE_DAYS, RENEWALS_CADENCE_FINAL_DAYS) < 1:
+    raise ImproperlyConfigured(
+        "RENEWALS_CADENCE_DAYS and RENEWALS_CADENCE_FINAL_DAYS must be 1 or more."
     )
 
 # Cache ---------------------------------------------------------------------------------
@@ -456,6 +548,13 @@ SPECTACULAR_SETTINGS = {
         "HealthColorEnum": "health.choices.Color",
         "CriterionKindEnum": "onboarding.choices.CriterionKind",
         "CancelReasonEnum": "onboarding.choices.CancelReason",
+        "RenewalOutcomeEnum": "renewals.choices.Outcome",
+        "RenewalStageEnum": "renewals.choices.RenewalStage",
+        "ForecastCategoryEnum": "renewals.choices.ForecastCategory",
+        "ChurnReasonEnum": "renewals.choices.ReasonCode",
+        "CounterOfferKindEnum": "renewals.choices.CounterOfferKind",
+        "CounterOfferStatusEnum": "renewals.choices.CounterOfferStatus",
+        "WinBackStatusEnum": "renewals.choices.WinBackStatus",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -467,6 +566,11 @@ SPECTACULAR_SETTINGS = {
         {
             "name": "onboarding",
             "description": "Onboarding templates, plans and their tasks (SPEC §6).",
+        },
+        {
+            "name": "renewals",
+            "description": "Renewals, their forecast and outcomes, counter-offers and exit "
+            "interviews (SPEC §7).",
         },
     ],
 }

@@ -146,14 +146,19 @@ def jit_off() -> None:
 
 
 class DaysBefore(Func):
-    """A date `days` (an integer expression) before `date`, as a date, on both databases."""
+    """ORM expression: the date `days` (an integer expression) days before `date`.
 
-    output_field = DateField()
+    For queries that subtract a column of days from a date column (a notice period from an
+    end date), which Django's own arithmetic cannot express on SQLite.
+    """
+
     arity = 2
+    output_field = DateField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # date − integer is a date in PostgreSQL.
-        return self.as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ")
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
@@ -161,4 +166,5 @@ class DaysBefore(Func):
             connection,
             template="date(%(expressions)s || ' days')",
             arg_joiner=", '-' || ",
+            **extra,
         )

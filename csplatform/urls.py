@@ -38,6 +38,7 @@ urlpatterns = [
     path("onboarding/", include("onboarding.urls")),
     path("health/", include("health.urls")),
     path("playbooks/", include("playbooks.urls")),
+    path("renewals/", include("renewals.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("metrics.api.urls")),
     path("", include("onboarding.api.urls")),
     path("", include("health.api.urls")),
+    path("", include("renewals.api.urls")),
 ]

@@ -50,7 +50,6 @@ from django.utils.translation import gettext_lazy
 
 from accounts.choices import SubscriptionStatus
 from accounts.models import Account, Subscription
-from csplatform.sql import DaysBefore
 from health.models import HealthScoreHistory
 from metrics.models import (
     AccountDailyMetrics,
@@ -61,6 +60,7 @@ from metrics.models import (
 )
 from onboarding.choices import PlanHealth, PlanStatus
 from onboarding.models import OnboardingPlan, PlanMilestone, PlanTask
+from renewals.models import Renewal
 
 # Event names (sent by playbooks.apps' receivers).
 HEALTH = "health"
@@ -333,35 +333,47 @@ def _usage_limit(p: dict[str, Any], now: dt.datetime, qs: QuerySet[Account]) -> 
 # Renewals -------------------------------------------------------------------------------------
 
 
+def _open_renewals() -> QuerySet[Renewal]:
+    return Renewal.objects.filter(account=OuterRef("pk"), outcome="").order_by("renewal_date", "pk")
+
+
 def _renewal_in(p: dict[str, Any], now: dt.datetime, qs: QuerySet[Account]) -> QuerySet[Account]:
+    """The account's earliest open renewal is within the days (once per renewal)."""
     today = now.date()
-    return qs.filter(
+    due = _open_renewals().filter(
         renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=p["days"])
-    ).annotate(reason_key=_text("renewal:", F("renewal_date")), due=F("renewal_date"))
-
-
-def _deadline_in(p: dict[str, Any], now: dt.datetime, qs: QuerySet[Account]) -> QuerySet[Account]:
-    """The earliest cancellation deadline (end − notice) of an active line that renews."""
-    today = now.date()
-    deadline = DaysBefore(F("end_date"), F("notice_period_days"))
-    lines = (
-        Subscription.objects.filter(
-            account=OuterRef("pk"),
-            status=SubscriptionStatus.ACTIVE,
-            auto_renew=True,
-            end_date__isnull=False,
-        )
-        .annotate(deadline=deadline)
-        .filter(deadline__gte=today, deadline__lte=today + dt.timedelta(days=p["days"]))
-        .order_by("deadline", "pk")
     )
     return (
         qs.annotate(
-            line_deadline=Subquery(lines.values("deadline")[:1], output_field=DateField()),
-            line_end=Subquery(lines.values("end_date")[:1], output_field=DateField()),
+            renewal_id=Subquery(due.values("pk")[:1]),
+            due=Subquery(due.values("renewal_date")[:1], output_field=DateField()),
         )
-        .filter(line_deadline__isnull=False)
-        .annotate(reason_key=_text("deadline:", F("line_deadline")))
+        .filter(renewal_id__isnull=False)
+        .annotate(reason_key=_text("renewal:", F("renewal_id")))
+    )
+
+
+def _deadline_in(p: dict[str, Any], now: dt.datetime, qs: QuerySet[Account]) -> QuerySet[Account]:
+    """An open renewal of a line that renews by itself: its cancellation deadline (end date
+    − notice period) is within the days."""
+    today = now.date()
+    due = (
+        _open_renewals()
+        .filter(
+            subscription__auto_renew=True,
+            notice_deadline__gte=today,
+            notice_deadline__lte=today + dt.timedelta(days=p["days"]),
+        )
+        .order_by("notice_deadline", "pk")
+    )
+    return (
+        qs.annotate(
+            renewal_id=Subquery(due.values("pk")[:1]),
+            line_deadline=Subquery(due.values("notice_deadline")[:1], output_field=DateField()),
+            line_end=Subquery(due.values("renewal_date")[:1], output_field=DateField()),
+        )
+        .filter(renewal_id__isnull=False)
+        .annotate(reason_key=_text("deadline:", F("renewal_id"), ":", F("line_deadline")))
     )
 
 
@@ -608,7 +620,7 @@ BUILTIN = [
     Trigger(
         "renewal_in",
         gettext_lazy("Renewal coming up"),
-        gettext_lazy("The next renewal date is within this many days (once per renewal)."),
+        gettext_lazy("An open renewal's date is within this many days (once per renewal)."),
         _renewal_in,
         lambda p, r: _("Renews on %(date)s") % {"date": _day(r["due"])},
         fields=("due",),
@@ -618,7 +630,7 @@ BUILTIN = [
         "deadline_in",
         gettext_lazy("Cancellation deadline coming up"),
         gettext_lazy(
-            "A renewing line's cancellation deadline (end date − notice) is within this many days."
+            "An auto-renewing line's cancellation deadline (end date − notice) is within this many days."
         ),
         _deadline_in,
         lambda p, r: (

@@ -31,6 +31,7 @@ from health.models import HealthScore
 from onboarding.choices import PlanHealth, PlanStatus
 from onboarding.models import OnboardingPlan
 from playbooks.models import Notification
+from renewals.models import Renewal
 
 DIGEST_LIST = 10
 
@@ -97,7 +98,7 @@ class Digest:
     due_today: list[Task] = field(default_factory=list)
     open_count: int = 0
     turned_red: list[HealthScore] = field(default_factory=list)
-    renewals: list[Account] = field(default_factory=list)
+    renewals: list[Renewal] = field(default_factory=list)
     stuck: list[OnboardingPlan] = field(default_factory=list)
 
     @property
@@ -141,9 +142,14 @@ def digest_for(*, user: User, day: dt.date, now: dt.datetime | None = None) -> D
         .order_by("score", "account_id")[:DIGEST_LIST]
     )
     digest.renewals = list(
-        accounts.filter(
-            renewal_date__gte=day, renewal_date__lte=day + dt.timedelta(days=30)
-        ).order_by("renewal_date", "pk")[:DIGEST_LIST]
+        Renewal.objects.filter(
+            account__in=accounts,
+            outcome="",
+            renewal_date__gte=day,
+            renewal_date__lte=day + dt.timedelta(days=30),
+        )
+        .select_related("account")
+        .order_by("renewal_date", "pk")[:DIGEST_LIST]
     )
     digest.stuck = list(
         OnboardingPlan.objects.filter(

@@ -14,9 +14,9 @@ NOW = dt.datetime(2026, 3, 20, 9, 0, tzinfo=dt.UTC)
 TODAY = NOW.date()
 
 
-def matches(trigger: str, **params):
+def matches(trigger: str, now: dt.datetime = NOW, **params):
     rule = Rule(name=f"r-{trigger}", trigger=trigger, params=params)
-    return {m.account_id: m for m in rule_matches(rule=rule, now=NOW)}
+    return {m.account_id: m for m in rule_matches(rule=rule, now=now)}
 
 
 def health(account, score, color, *, previous=None, previous_color="", as_of=TODAY):

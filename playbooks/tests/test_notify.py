@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from accounts.tests.factories import AccountFactory, TaskFactory
+from accounts.tests.factories import AccountFactory, SubscriptionFactory, TaskFactory
 from csplatform.choices import EmailStatus
 from csplatform.models import OutboundEmail
 from csplatform.services import email_deliver
@@ -14,6 +14,7 @@ from onboarding.models import OnboardingPlan
 from playbooks.models import Notification
 from playbooks.services import notify
 from playbooks.tests.helpers import health
+from renewals.models import Renewal
 from tests.integration.support import SmtpServer, free_port
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,23 @@ def _morning(settings):
 @pytest.fixture
 def alices_day(alice, bob):
     """Alice's book: an overdue task, one due today, a red account, a renewal, a stuck plan."""
-    acme = AccountFactory(name="Acme", owner=alice, renewal_date=DAY + dt.timedelta(days=20))
+    acme = AccountFactory(name="Acme", owner=alice)
+    line = SubscriptionFactory(
+        account=acme, start_date=DAY - dt.timedelta(days=345), end_date=DAY + dt.timedelta(20)
+    )
+    Renewal.objects.update_or_create(
+        subscription=line,
+        defaults={
+            "account": acme,
+            "owner": alice,
+            "renewal_date": DAY + dt.timedelta(days=20),
+            "notice_deadline": DAY - dt.timedelta(days=10),
+            "mrr": 500,
+            "outcome": "",
+            "stage": "not_started",
+            "closed_on": None,
+        },
+    )
     TaskFactory(account=acme, title="Send the deck", due_date=DAY - dt.timedelta(days=2))
     TaskFactory(account=acme, title="Call Ann", due_date=DAY)
     TaskFactory(account=acme, title="Later", due_date=DAY + dt.timedelta(days=9))
@@ -56,7 +73,7 @@ def test_a_csm_digest_covers_their_own_book(alices_day, alice):
     assert [t.title for t in d.due_today] == ["Call Ann"]
     assert d.open_count == 3
     assert [h.account.name for h in d.turned_red] == ["Acme"]
-    assert [a.name for a in d.renewals] == ["Acme"]
+    assert [r.account.name for r in d.renewals] == ["Acme"]
     assert [p.name for p in d.stuck] == ["Enterprise onboarding"]
 
 
@@ -124,6 +141,11 @@ def test_the_digest_email_has_both_parts_and_links(alices_day, alice, smtp):
     assert "Overdue tasks\n- Send the deck · Acme" in text
     assert f"Turned red\n- Acme: 61 → 38 · https://cs.example.com/accounts/{alices_day.pk}/" in text
     assert "Onboarding stuck\n- Newco · Enterprise onboarding" in text
+    renewal = Renewal.objects.get(account=alices_day)
+    assert (
+        f"Renewals in the next 30 days\n- Acme · 04/09/2026 · https://cs.example.com/renewals/{renewal.pk}/"
+        in text
+    )
     assert "3 open tasks in all: https://cs.example.com/tasks/" in text
     assert 'href="https://cs.example.com/tasks/"' in html
     assert f'href="https://cs.example.com/accounts/{alices_day.pk}/"' in html

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts.choices import SubscriptionStatus
-from accounts.models import Account
 from accounts.tests.factories import AccountFactory, SubscriptionFactory
 from health.models import HealthScoreHistory
 from metrics.models import (
@@ -21,6 +21,7 @@ from onboarding.models import OnboardingPlan, PlanMilestone, PlanTask
 from playbooks.models import Rule
 from playbooks.services.evaluate import rule_matches
 from playbooks.tests.helpers import NOW, TODAY, figures, health, matches
+from renewals.models import Renewal
 
 pytestmark = pytest.mark.django_db
 
@@ -86,44 +87,51 @@ def test_a_key_feature_waits_three_days_a_plain_one_seven():
 
 
 def test_renewal_and_cancellation_deadline_windows():
+    # Renewals follow the subscriptions as they are saved, on today's date.
+    now = timezone.now()
+    today = now.date()
     soon = AccountFactory()
     SubscriptionFactory(
         account=soon,
-        start_date=TODAY - dt.timedelta(days=300),
-        end_date=TODAY + dt.timedelta(days=60),
+        start_date=today - dt.timedelta(days=300),
+        end_date=today + dt.timedelta(days=60),
         notice_period_days=45,
     )
-    Account.objects.filter(pk=soon.pk).update(renewal_date=TODAY + dt.timedelta(days=60))
     later = AccountFactory()
     SubscriptionFactory(
         account=later,
-        start_date=TODAY - dt.timedelta(days=10),
-        end_date=TODAY + dt.timedelta(days=300),
+        start_date=today - dt.timedelta(days=10),
+        end_date=today + dt.timedelta(days=300),
         notice_period_days=30,
     )
-    Account.objects.filter(pk=later.pk).update(renewal_date=TODAY + dt.timedelta(days=300))
-    renewing = matches("renewal_in", days=120)
+    renewing = matches("renewal_in", now=now, days=120)
     assert list(renewing) == [soon.pk]
-    assert renewing[soon.pk].reason_key == f"renewal:{TODAY + dt.timedelta(days=60)}"
+    renewal = Renewal.objects.get(account=soon, outcome="")
+    assert renewing[soon.pk].reason_key == f"renewal:{renewal.pk}"
+    assert renewing[soon.pk].reason == f"Renews on {today + dt.timedelta(days=60)}"
     # Deadline = end − notice: 60 − 45 = 15 days from now, inside 30; the other 270.
-    deadline = matches("deadline_in", days=30)
+    deadline = matches("deadline_in", now=now, days=30)
     assert list(deadline) == [soon.pk]
     assert deadline[soon.pk].reason == (
-        f"Cancellation deadline {TODAY + dt.timedelta(days=15)}, for the term ending "
-        f"{TODAY + dt.timedelta(days=60)}"
+        f"Cancellation deadline {today + dt.timedelta(days=15)}, for the term ending "
+        f"{today + dt.timedelta(days=60)}"
     )
+    # Closed, it is no longer coming up.
+    Renewal.objects.filter(pk=renewal.pk).update(outcome="renewed", closed_on=today, stage="closed")
+    assert matches("renewal_in", now=now, days=120) == {}
 
 
 def test_deadline_ignores_lines_that_do_not_renew():
+    today = timezone.localdate()
     account = AccountFactory()
     SubscriptionFactory(
         account=account,
-        start_date=TODAY - dt.timedelta(days=300),
-        end_date=TODAY + dt.timedelta(days=40),
+        start_date=today - dt.timedelta(days=300),
+        end_date=today + dt.timedelta(days=40),
         notice_period_days=30,
         auto_renew=False,
     )
-    assert matches("deadline_in", days=30) == {}
+    assert matches("deadline_in", now=timezone.now(), days=30) == {}
 
 
 def test_a_detractor_answer_matches_once_per_answer():

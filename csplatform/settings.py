@@ -555,6 +555,10 @@ SPECTACULAR_SETTINGS = {
         "CounterOfferKindEnum": "renewals.choices.CounterOfferKind",
         "CounterOfferStatusEnum": "renewals.choices.CounterOfferStatus",
         "WinBackStatusEnum": "renewals.choices.WinBackStatus",
+        "RuleModeEnum": "playbooks.choices.RuleMode",
+        "RunSourceEnum": "playbooks.choices.RunSource",
+        "MatchOutcomeEnum": "playbooks.choices.MatchOutcome",
+        "ActionKindEnum": "playbooks.choices.ActionKind",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -572,6 +576,11 @@ SPECTACULAR_SETTINGS = {
             "description": "Renewals, their forecast and outcomes, counter-offers and exit "
             "interviews (SPEC §7).",
         },
+        {
+            "name": "playbooks",
+            "description": "Rules, their preview and run log, and the trigger catalogue (SPEC §5).",
+        },
+        {"name": "notifications", "description": "My in-app notifications."},
     ],
 }
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,9 +233,12 @@ def rules_evaluate(
     source: str = RunSource.SCHEDULE,
     event: str | None = None,
     account_ids: Sequence[int] | None = None,
+    rule_ids: Sequence[int] | None = None,
     now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Evaluation]:
-    """Every enabled or dry-run rule (for an event, those whose trigger listens to it).
+    """Every enabled or dry-run rule (for an event, those whose trigger listens to it; or
+    the `rule_ids` given). `progress(done, total)` is called after each rule.
 
     A rule that fails is logged on its run and does not stop the others.
     """
@@ -245,8 +248,11 @@ def rules_evaluate(
     rules = Rule.objects.filter(trigger__in=list(wanted)).filter(
         Q(mode=RuleMode.ENABLED) | Q(mode=RuleMode.DRY_RUN)
     )
+    if rule_ids is not None:
+        rules = rules.filter(pk__in=list(rule_ids))
+    todo = list(rules.order_by("pk"))
     out = []
-    for rule in rules.order_by("pk"):
+    for done, rule in enumerate(todo, start=1):
         try:
             out.append(rule_evaluate(rule=rule, source=source, now=now, account_ids=account_ids))
         except Exception as exc:  # one broken rule must not silence the others
@@ -258,6 +264,8 @@ def rules_evaluate(
                 finished_at=timezone.now(),
                 error=f"{type(exc).__name__}: {exc}"[:2000],
             )
+        if progress is not None:
+            progress(done, len(todo))
     return out
 
 

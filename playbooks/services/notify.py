@@ -14,6 +14,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -108,7 +109,8 @@ class Digest:
         )
 
 
-def _local_now(user: User, now: dt.datetime) -> dt.datetime:
+def local_now(user: User, now: dt.datetime) -> dt.datetime:
+    """`now` in the user's own time zone (UTC when theirs is unknown)."""
     try:
         zone = zoneinfo.ZoneInfo(user.time_zone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -186,14 +188,19 @@ def digest_send(*, user: User, day: dt.date, now: dt.datetime | None = None) -> 
     return True
 
 
-def digests_send_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Send the digest of every user whose local time is in DIGEST_HOUR (any minute)."""
+def digests_send_due(
+    *, now: dt.datetime | None = None, everyone: bool = False, progress: Any = None
+) -> list[int]:
+    """Send the digest of every user whose local time is in DIGEST_HOUR (any minute), or of
+    `everyone` now (each for their own local date). `progress(done, total)` after each."""
     now = now or timezone.now()
     sent = []
-    for user in get_user_model().objects.filter(is_active=True).exclude(email="").order_by("pk"):
-        local = _local_now(user, now)
-        if local.hour != settings.DIGEST_HOUR:
-            continue
-        if digest_send(user=user, day=local.date(), now=now):
+    users = list(get_user_model().objects.filter(is_active=True).exclude(email="").order_by("pk"))
+    for done, user in enumerate(users, start=1):
+        local = local_now(user, now)
+        due = everyone or local.hour == settings.DIGEST_HOUR
+        if due and digest_send(user=user, day=local.date(), now=now):
             sent.append(user.pk)
+        if progress is not None:
+            progress(done, len(users))
     return sent

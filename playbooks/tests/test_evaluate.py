@@ -242,3 +242,13 @@ def test_runs_older_than_the_retention_are_purged(red, settings):
     rule_evaluate(rule=rule, now=NOW)
     assert evaluate.runs_purge(now=NOW) == 3  # the run and its two matches
     assert list(RuleRun.objects.values_list("started_at", flat=True)) == [NOW]
+
+
+def test_the_evaluate_command_runs_the_rules_given(red, capsys):
+    from django.core.management import call_command
+
+    wanted = rule_with("health_below", TASK, name="Wanted")
+    rule_with("health_below", EMAIL, name="Other")
+    call_command("playbooks_evaluate", rule=[wanted.pk], verbosity=0)
+    assert list(RuleRun.objects.values_list("rule__name", "source")) == [("Wanted", "manual")]
+    assert "1 rules evaluated" in capsys.readouterr().out

@@ -185,3 +185,13 @@ def test_notifications_count_and_mark_read(alice, bob):
     # Bob's are not Alice's to mark.
     assert notify.notifications_mark_read(user=alice) == 2
     assert notify.unread_count(user=bob) == 1
+
+
+def test_the_digest_command_sends_one_users_digest_once(alices_day, alice, capsys):
+    from django.core.management import call_command
+
+    call_command("digests_send", user="alice", verbosity=0)
+    call_command("digests_send", user="alice", verbosity=0)
+    assert OutboundEmail.objects.filter(to=["alice@example.com"]).count() == 1
+    call_command("digests_send", everyone=True, verbosity=0)
+    assert "digests sent" in capsys.readouterr().out

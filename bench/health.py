@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from memory import BackendMemory  # noqa: E402
 from run import free_port, prepare  # noqa: E402
+from watch import Watcher  # noqa: E402
 
 TARGET_SECONDS = 30.0
 TARGET_MB = 500.0
@@ -180,13 +181,23 @@ def latency(url: str) -> None:
             .order_by("?")
             .values_list("pk", "external_id")[:LATENCY_EVENTS]
         )
-        computed_before = dict(
-            HealthScore.objects.filter(account_id__in=[pk for pk, _ in targets]).values_list(
-                "account_id", "computed_at"
-            )
-        )
         time.sleep(3)  # beat's first tick
         sent: dict[int, float] = {}
+        sent_wall: dict[int, dt.datetime] = {}
+
+        def rescored() -> list[int]:
+            # Recomputed after its own event was sent (not by some earlier run).
+            wall = dict(sent_wall)
+            return [
+                pk
+                for pk, at in HealthScore.objects.filter(account_id__in=list(wall)).values_list(
+                    "account_id", "computed_at"
+                )
+                if at > wall[pk]
+            ]
+
+        watcher = Watcher(rescored)
+        watcher.start()
         for pk, external_id in targets:
             user = f"{queue}-{pk}"
             batch = {
@@ -195,21 +206,13 @@ def latency(url: str) -> None:
                     {"type": "track", "userId": user, "event": "Report Built"},
                 ]
             }
+            sent_wall[pk] = dt.datetime.now(dt.UTC)
             requests.post(
                 f"{base}/v1/batch", json=batch, headers=auth, timeout=10
             ).raise_for_status()
             sent[pk] = time.monotonic()
             time.sleep(1)
-        seen: dict[int, float] = {}
-        deadline = time.monotonic() + 180
-        while len(seen) < len(sent) and time.monotonic() < deadline:
-            now = time.monotonic()
-            for pk, at in HealthScore.objects.filter(account_id__in=list(sent)).values_list(
-                "account_id", "computed_at"
-            ):
-                if pk not in seen and at != computed_before.get(pk):
-                    seen[pk] = now - sent[pk]
-            time.sleep(0.5)
+        seen = {pk: at - sent[pk] for pk, at in watcher.wait_for(sent, timeout=180).items()}
         waits = sorted(seen.values())
         print()
         print(

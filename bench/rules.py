@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from run import free_port, prepare  # noqa: E402
+from watch import Watcher  # noqa: E402
 
 TARGET_SECONDS = 20.0
 TARGET_LATENCY_P95 = 60.0
@@ -259,6 +260,12 @@ def latency(url: str) -> None:
             .values_list("pk", flat=True)[:LATENCY_EVENTS]
         )
         headers = {"Authorization": f"Api-Key {raw}"}
+        watcher = Watcher(
+            lambda: Task.objects.filter(
+                account_id__in=targets, dedupe_key__startswith=f"rule:{rule.pk}:"
+            ).values_list("account_id", flat=True)
+        )
+        watcher.start()
         sent: dict[int, float] = {}
         for pk in targets:
             body = {"account": pk, "kind": "nps", "score": 2, "comment": "bench"}
@@ -267,16 +274,7 @@ def latency(url: str) -> None:
             ).raise_for_status()
             sent[pk] = time.monotonic()
             time.sleep(1)
-        seen: dict[int, float] = {}
-        deadline = time.monotonic() + 180
-        while len(seen) < len(sent) and time.monotonic() < deadline:
-            now = time.monotonic()
-            for pk in Task.objects.filter(
-                account_id__in=[pk for pk in sent if pk not in seen],
-                dedupe_key__startswith=f"rule:{rule.pk}:",
-            ).values_list("account_id", flat=True):
-                seen[pk] = now - sent[pk]
-            time.sleep(0.25)
+        seen = {pk: at - sent[pk] for pk, at in watcher.wait_for(sent, timeout=180).items()}
         waits = sorted(seen.values())
         print()
         print(

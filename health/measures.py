@@ -191,6 +191,7 @@ BUILTIN = [
     MeasureKind(
         "csat",
         _("CSAT of the account"),
+        # xgettext:no-python-format
         _("% of CSAT answers scoring 4 or 5 over the last 365 days."),
         Unit.PERCENT,
         lambda d, p: "m.csat_365d",

@@ -590,12 +590,16 @@ BUILTIN = [
         ),
         _threshold,
         lambda p, r: (
-            _("%(metric)s %(op)s %(value)s for %(days)s days")
+            (
+                _("%(metric)s %(op)s %(value)s for %(days)s days")
+                if p["wait_days"]
+                else _("%(metric)s %(op)s %(value)s for the whole waiting period")
+            )
             % {
                 "metric": dict(METRICS).get(p["metric"], p["metric"]),
                 "op": "<" if p["op"] == "lt" else ">",
                 "value": p["value"],
-                "days": p["wait_days"] or _("the waiting"),
+                "days": p["wait_days"],
             }
         ),
         params=(
@@ -724,7 +728,10 @@ BUILTIN = [
             % {"users": r["mau_now"], "seats": r["seats"]}
         ),
         fields=("mau_now", "seats"),
-        params=(Param("percent", gettext_lazy("At least (% of seats)"), "int", 100),),
+        params=(
+            # xgettext:no-python-format
+            Param("percent", gettext_lazy("At least (% of seats)"), "int", 100),
+        ),
     ),
     Trigger(
         "milestone_reached",

@@ -43,6 +43,15 @@ def _onboarding_changed(sender: Any, **kwargs: Any) -> None:
     _evaluate_soon(ONBOARDING, list(ids))
 
 
+def _health_backfilled(sender: Any, *, start: Any, end: Any, **kwargs: Any) -> None:
+    """History was rebuilt over several days: every rule sees the new figures at once."""
+    if start == end:
+        return  # a day's scoring: its changes already went out as health_changed
+    from playbooks.tasks import rules_evaluate_scheduled
+
+    transaction.on_commit(rules_evaluate_scheduled.delay, robust=True)
+
+
 class PlaybooksConfig(AppConfig):
     name = "playbooks"
     verbose_name = _("Playbooks and alerts")
@@ -50,12 +59,13 @@ class PlaybooksConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.demo import demo_seeded
-        from health.signals import health_changed
+        from health.signals import health_backfilled, health_changed
         from metrics.services.feedback import survey_responses_recorded, tickets_recorded
         from onboarding.signals import plan_health_changed
         from playbooks.demo import demo_seeded_receiver
 
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
+        health_backfilled.connect(_health_backfilled, dispatch_uid="playbooks.backfilled")
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")

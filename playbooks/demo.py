@@ -1,9 +1,11 @@
 """Demo data of the playbooks app: the starter library, enabled, and its first run.
 
-Connected to `accounts.demo.demo_seeded` in `PlaybooksConfig.ready()`; it runs after the
-metrics and health demos (the apps' order), so the rules see the demo's health colours,
-renewals, survey answers and onboarding plans, and the demo opens with the tasks, emails,
-notifications and run log a CS team would find on its first morning.
+Connected to `accounts.demo.demo_seeded` in `PlaybooksConfig.ready()`. The rules need the
+demo's figures and health scores: when the metric backfill runs in the worker after
+`seed_demo` (the usual case), the health backfill that follows it announces
+`health_backfilled` and every rule is evaluated then (see playbooks.apps); when the figures
+are computed in-process (eager Celery, or no backfill), the rules run here. Either way the
+demo opens with the tasks, emails, notifications and run log of a first morning.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -23,6 +26,8 @@ def demo_playbooks_create(*, today: dt.date) -> int:
     """Load the library (enabled) and evaluate every rule once; returns the runs made."""
     lead = get_user_model().objects.filter(username="lead").first()
     library_load(actor=lead, mode=RuleMode.ENABLED)
+    if not settings.CELERY_TASK_ALWAYS_EAGER and settings.DEMO_METRICS_BACKFILL_DAYS:
+        return 0  # after the backfill, through health_backfilled
     now = timezone.now()
     if now.date() != today:
         now = dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC)

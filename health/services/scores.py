@@ -35,7 +35,7 @@ from health.services.scoring import (
     targets_for_pairs,
     version_spec,
 )
-from health.signals import health_changed
+from health.signals import health_backfilled, health_changed
 
 SOURCE = "health"
 CALC_TABLE = "health_calc"
@@ -318,6 +318,8 @@ def health_backfill(*, start: date, end: date) -> int:
         health_recalculate(as_of=day)
         days += 1
         day += timedelta(days=1)
+    if days:
+        announce_on_commit(health_backfilled, start=start, end=end)
     return days
 
 

@@ -252,3 +252,18 @@ def test_the_evaluate_command_runs_the_rules_given(red, capsys):
     call_command("playbooks_evaluate", rule=[wanted.pk], verbosity=0)
     assert list(RuleRun.objects.values_list("rule__name", "source")) == [("Wanted", "manual")]
     assert "1 rules evaluated" in capsys.readouterr().out
+
+
+def test_a_rebuilt_health_history_evaluates_every_rule_at_once(
+    red, django_capture_on_commit_callbacks
+):
+    from health.services.scores import health_backfill
+
+    rule = rule_with("renewal_in", TASK, mode="dry_run")
+    today = NOW.date()
+    with django_capture_on_commit_callbacks(execute=True):
+        health_backfill(start=today, end=today)
+    assert not RuleRun.objects.filter(rule=rule).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        health_backfill(start=today - dt.timedelta(days=1), end=today)
+    assert RuleRun.objects.filter(rule=rule, source="schedule").count() == 1

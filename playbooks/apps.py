@@ -49,11 +49,15 @@ class PlaybooksConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from accounts.task_sources import register_task_source
         from health.signals import health_changed
         from metrics.services.feedback import survey_responses_recorded, tickets_recorded
         from onboarding.signals import plan_health_changed
+        from playbooks.selectors import rule_task_links
 
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")
+        # The task list links a task a rule made to that rule.
+        register_task_source(source="playbooks", links=rule_task_links)

@@ -217,7 +217,18 @@ ACTION_FIELDS = {
 ACTION_ERROR_FIELDS = {"kind": "task_kind", "action": "kind"}
 
 
-class ActionForm(forms.ModelForm):
+class _RowForm(forms.ModelForm):
+    """A row of an ordered formset: a new row left as it came is ignored.
+
+    The page's script numbers every row's ORDER before sending, so ORDER (and the Remove
+    box) do not make an untouched row count as filled in.
+    """
+
+    def has_changed(self) -> bool:
+        return any(name not in ("ORDER", "DELETE") for name in self.changed_data)
+
+
+class ActionForm(_RowForm):
     """One action of a rule: its kind and the settings of that kind (the others hidden)."""
 
     title = forms.CharField(label=_("Task title"), max_length=255, required=False)
@@ -390,7 +401,7 @@ class PlaybookForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
-class StepForm(forms.ModelForm):
+class StepForm(_RowForm):
     class Meta:
         model = PlaybookStep
         fields = [

@@ -94,8 +94,8 @@ def run_matches(*, run: RuleRun) -> QuerySet[RuleMatch]:
 
 
 def _labels(choices: Any, values: Iterable[str]) -> list[str]:
-    named = dict(choices.choices)
-    return [str(named.get(v, v)) for v in values]
+    """Labels of the values, in the choices' order."""
+    return [str(label) for value, label in choices.choices if value in set(values)]
 
 
 def scope_summary(rule: Rule) -> list[str]:

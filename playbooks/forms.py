@@ -61,7 +61,7 @@ class RuleForm(forms.ModelForm):
     )
     lifecycle_stages = forms.MultipleChoiceField(
         label=_("Lifecycle stages"),
-        choices=[c for c in LifecycleStage.choices if c[0] != LifecycleStage.CHURNED],
+        choices=LifecycleStage.choices,
         required=False,
         widget=CHECKBOXES,
     )
@@ -107,6 +107,11 @@ class RuleForm(forms.ModelForm):
                 "data-testid": "trigger-select",
             }
         )
+        # Churned accounts are out of every scope; a stage saved before stays choosable.
+        saved = self.instance.lifecycle_stages or []
+        self.fields["lifecycle_stages"].choices = [  # type: ignore[attr-defined]
+            c for c in LifecycleStage.choices if c[0] != LifecycleStage.CHURNED or c[0] in saved
+        ]
         names = list(Tag.objects.order_by("name").values_list("name", flat=True))
         names += [t for t in (self.instance.tags or []) if t not in names]
         self.fields["tags"].choices = [(n, n) for n in names]  # type: ignore[attr-defined]

@@ -241,6 +241,10 @@ def _editor(
         "playbooks/rule_form.html",
         {
             "rule": rule,
+            # The form may have put an unsaved name on the rule; the breadcrumb shows the saved.
+            "saved_name": Rule.objects.filter(pk=rule.pk).values_list("name", flat=True).first()
+            if rule.pk
+            else "",
             "form": form,
             "params_form": params,
             "trigger": params.trigger,

@@ -588,3 +588,21 @@ def test_a_new_action_row_left_as_it_came_is_ignored(client_for, lead):
     response = client_for(lead).post(reverse("playbooks:rule_create"), rule_data([untouched]))
     assert response.status_code == 302
     assert Rule.objects.get().actions.count() == 0
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "rule",
+        "rulerun",
+        "rulematch",
+        "rulecooldown",
+        "playbooktemplate",
+        "webhookendpoint",
+        "webhookdelivery",
+        "notification",
+    ],
+)
+def test_operators_find_every_playbooks_model_in_the_admin(client_for, world, admin_user, model):
+    response = client_for(admin_user).get(reverse(f"admin:playbooks_{model}_changelist"))
+    assert response.status_code == 200

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 from django.urls import reverse_lazy
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import BusinessModel, LifecycleStage, TaskKind, TaskPriority, Tier, TouchModel
@@ -184,7 +185,8 @@ class TriggerParamsForm(forms.Form):
                     field.widget.attrs["list"] = f"suggest-{param.name}"
             field.required = False
             field.label = param.label
-            field.help_text = help_text
+            # Crispy renders help text as HTML; a trigger's help may say "feature:<key>".
+            field.help_text = escape(help_text)
             field.initial = param.default
             self.fields[param.name] = field
 

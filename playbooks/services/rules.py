@@ -80,8 +80,8 @@ def _param_value(param: Param, raw: Any) -> Any:
             raise ValidationError(_("Enter a number.")) from None
         if not number.is_finite() or abs(number) >= Decimal("1e12"):
             raise ValidationError(_("Enter a number."))
-        # Stored as text: JSON would turn it into a float.
-        return str(number.normalize()) if number == number.to_integral() else str(number)
+        # Stored as text (JSON would make it a float), in plain digits ("10", not "1E+1").
+        return format(number, "f")
     if param.kind == "choice":
         allowed = [str(c[0]) for c in param.choices]
         if str(raw) not in allowed:

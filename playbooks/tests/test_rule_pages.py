@@ -606,3 +606,9 @@ def test_a_new_action_row_left_as_it_came_is_ignored(client_for, lead):
 def test_operators_find_every_playbooks_model_in_the_admin(client_for, world, admin_user, model):
     response = client_for(admin_user).get(reverse(f"admin:playbooks_{model}_changelist"))
     assert response.status_code == 200
+
+
+def test_a_settings_help_text_is_shown_as_text(client_for, lead):
+    url = reverse("playbooks:trigger_params")
+    html = client_for(lead).get(url, {"trigger": "metric_threshold"}).content.decode()
+    assert "A metric, or feature:&lt;key&gt;" in html

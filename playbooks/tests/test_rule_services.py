@@ -30,6 +30,12 @@ def test_settings_are_typed_for_json_and_read_back_by_the_trigger():
     assert str(settings["value"]) == "12.50" and settings["wait_days"] is None
 
 
+@pytest.mark.parametrize(("given", "stored"), [("10", "10"), ("1e3", "1000"), ("-2.5", "-2.5")])
+def test_decimals_are_stored_as_plain_digits(given, stored):
+    params = trigger_params_clean(trigger_key="metric_threshold", params={"value": given})
+    assert params["value"] == stored
+
+
 def test_unknown_names_are_dropped_and_empty_ones_take_the_default():
     params = trigger_params_clean(trigger_key="usage_drop", params={"percent": "", "evil": 1})
     assert params == {"percent": 30, "min_users": 5}

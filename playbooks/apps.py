@@ -43,21 +43,26 @@ def _onboarding_changed(sender: Any, **kwargs: Any) -> None:
     _evaluate_soon(ONBOARDING, list(ids))
 
 
+def _task_sources_register() -> None:
+    """The task list links a task a rule made (source "playbooks") to that rule."""
+    from accounts.task_sources import register_task_source
+    from playbooks.selectors import rule_task_links
+
+    register_task_source(source="playbooks", links=rule_task_links)
+
+
 class PlaybooksConfig(AppConfig):
     name = "playbooks"
     verbose_name = _("Playbooks and alerts")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.task_sources import register_task_source
         from health.signals import health_changed
         from metrics.services.feedback import survey_responses_recorded, tickets_recorded
         from onboarding.signals import plan_health_changed
-        from playbooks.selectors import rule_task_links
 
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
+        _task_sources_register()
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")
-        # The task list links a task a rule made to that rule.
-        register_task_source(source="playbooks", links=rule_task_links)

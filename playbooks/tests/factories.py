@@ -81,3 +81,22 @@ class NotificationFactory(factory.django.DjangoModelFactory):
 
     title = factory.Sequence(lambda n: f"Notification {n}")
     idempotency_key = factory.Sequence(lambda n: f"test:{n}")
+
+
+def health_score(account, score: int) -> None:
+    """The account's current health score (the health app computes it in real life)."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from health.models import HealthScore
+
+    color = "red" if score <= 50 else "yellow" if score <= 75 else "green"
+    HealthScore.objects.create(
+        account=account,
+        as_of=timezone.localdate(),
+        score=Decimal(score),
+        computed_score=Decimal(score),
+        color=color,
+        computed_color=color,
+    )

@@ -9,12 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.choices import ActivityKind, Tier
+from accounts.choices import ActivityKind
 from accounts.models import Activity, Task
 from accounts.tests.factories import AccountFactory, TaskFactory
 from playbooks.choices import RuleMode, RunSource
 from playbooks.services.evaluate import rule_evaluate
-from playbooks.tests.factories import RuleFactory, TaskActionFactory
+from playbooks.tests.factories import RuleFactory, TaskActionFactory, health_score
 
 TODAY = timezone.localdate
 
@@ -113,14 +113,10 @@ def test_the_cockpit_offers_reassign_only_where_the_user_may_change_the_task(
 
 
 def test_a_task_from_a_rule_links_to_that_rule(client_for, alice):
-    account = AccountFactory(
-        name="Acme Rockets",
-        owner=alice,
-        tier=Tier.ENTERPRISE,
-        renewal_date=TODAY() + dt.timedelta(days=20),
-    )
-    rule = RuleFactory(name="Renewal prep", trigger="renewal_in", params={"days": 30})
-    TaskActionFactory(rule=rule, params={"title": "Prepare the renewal"})
+    account = AccountFactory(name="Acme Rockets", owner=alice)
+    health_score(account, 30)
+    rule = RuleFactory(name="Save play", trigger="health_below", params={"score": 50})
+    TaskActionFactory(rule=rule, params={"title": "Call the sponsor"})
     rule.mode = RuleMode.ENABLED
     rule.save()
     rule_evaluate(rule=rule, source=RunSource.MANUAL)
@@ -129,14 +125,14 @@ def test_a_task_from_a_rule_links_to_that_rule(client_for, alice):
 
     html = client_for(alice).get(reverse("accounts:tasks")).content.decode()
     assert f'href="{rule.get_absolute_url()}" data-testid="task-source"' in html
-    assert "Rule: Renewal prep" in html
+    assert "Rule: Save play" in html
     # The htmx row after an action keeps the link.
     row = client_for(alice).post(
         reverse("accounts:task_snooze", args=[task.pk]),
         {"until": (TODAY() + dt.timedelta(days=3)).isoformat()},
         HTTP_HX_REQUEST="true",
     )
-    assert "Rule: Renewal prep" in row.content.decode()
+    assert "Rule: Save play" in row.content.decode()
     # A task whose rule was deleted simply has no link.
     rule.delete()
     assert (

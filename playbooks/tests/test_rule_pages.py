@@ -3,7 +3,6 @@ Admins change them; bad input is a 400 with the error next to its field and save
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +23,7 @@ from playbooks.tests.factories import (
     RuleFactory,
     StepFactory,
     TaskActionFactory,
+    health_score,
 )
 
 TODAY = timezone.localdate
@@ -33,40 +33,40 @@ TODAY = timezone.localdate
 class World:
     rule: Rule
     run: RuleRun
-    renewing: list[Account]
+    low: list[Account]
 
 
-def renewing_accounts(alice, bob) -> list[Account]:
-    """Two customers renewing within 30 days, and four that a 30-day rule must not match."""
-    today = TODAY()
-    soon = [
-        AccountFactory(name="Acme Rockets", owner=alice, renewal_date=today + dt.timedelta(10)),
-        AccountFactory(name="Bolt Labs", owner=bob, renewal_date=today + dt.timedelta(25)),
-    ]
-    AccountFactory(name="Later Inc", owner=alice, renewal_date=today + dt.timedelta(45))
-    AccountFactory(name="Past Co", owner=alice, renewal_date=today - dt.timedelta(3))
-    AccountFactory(
-        name="Gone Ltd",
-        owner=alice,
-        renewal_date=today + dt.timedelta(5),
-        status=AccountStatus.CHURNED,
-    )
-    AccountFactory(name="Small Fry", owner=bob, renewal_date=today + dt.timedelta(5), tier=Tier.SMB)
-    return soon
+def low_health_accounts(alice, bob) -> list[Account]:
+    """Two customers with a health score below 50, and five a "below 50, mid-market and
+    enterprise" rule must not match."""
+
+    def account(name: str, owner, score: int | None, **fields: Any) -> Account:
+        created = AccountFactory(name=name, owner=owner, **fields)
+        if score is not None:
+            health_score(created, score)
+        return created
+
+    low = [account("Acme Rockets", alice, 35), account("Bolt Labs", bob, 45)]
+    account("Fine Inc", alice, 80)
+    account("Mid Co", alice, 55)
+    account("Unscored Ltd", alice, None)
+    account("Gone Ltd", alice, 20, status=AccountStatus.CHURNED)
+    account("Small Fry", bob, 30, tier=Tier.SMB)
+    return low
 
 
 @pytest.fixture
 def world(alice, bob, lead, vic, admin_user) -> World:
-    renewing = renewing_accounts(alice, bob)
+    low = low_health_accounts(alice, bob)
     rule = RuleFactory(
-        name="Renewal in 30 days",
-        trigger="renewal_in",
-        params={"days": 30},
+        name="Low health",
+        trigger="health_below",
+        params={"score": 50},
         tiers=[Tier.MID_MARKET, Tier.ENTERPRISE],
     )
-    TaskActionFactory(rule=rule, params={"title": "Prepare the renewal", "due_days": 3})
+    TaskActionFactory(rule=rule, params={"title": "Call the sponsor", "due_days": 3})
     run = rule_evaluate(rule=rule, source=RunSource.MANUAL).run
-    return World(rule=rule, run=run, renewing=renewing)
+    return World(rule=rule, run=run, low=low)
 
 
 def _persona(request: pytest.FixtureRequest, name: str) -> Any:
@@ -77,7 +77,7 @@ def _persona(request: pytest.FixtureRequest, name: str) -> Any:
 
 READ_PAGES = {
     "rules": lambda w: reverse("playbooks:rules"),
-    "rules_filtered": lambda w: reverse("playbooks:rules") + "?mode=dry_run&trigger=renewal_in",
+    "rules_filtered": lambda w: reverse("playbooks:rules") + "?mode=dry_run&trigger=health_below",
     "rules_csv": lambda w: reverse("playbooks:rules") + "?format=csv",
     "rule": lambda w: reverse("playbooks:rule", args=[w.rule.pk]),
     "preview": lambda w: reverse("playbooks:rule_preview", args=[w.rule.pk]),
@@ -123,7 +123,7 @@ def test_csms_and_viewers_read_rules_but_may_change_nothing(request, client_for,
         response = getattr(client, method)(url, data)
         assert response.status_code == 403, (method, url)
     world.rule.refresh_from_db()
-    assert world.rule.name == "Renewal in 30 days" and world.rule.mode == RuleMode.DRY_RUN
+    assert world.rule.name == "Low health" and world.rule.mode == RuleMode.DRY_RUN
     assert (Rule.objects.count(), RuleRun.objects.count(), RuleAction.objects.count()) == before
 
 
@@ -150,10 +150,10 @@ def test_rule_list_shows_mode_trigger_scope_actions_and_the_last_runs_counts(
     rows = client_for(vic).get(reverse("playbooks:rules")).context["rows"]
     (row,) = rows
     assert row["rule"] == world.rule
-    assert row["trigger"] == "Renewal coming up"
-    assert row["settings"] == "Within (days): 30"
+    assert row["trigger"] == "Health score below a value"
+    assert row["settings"] == "Below: 50"
     assert row["scope"] == ["Enterprise / Mid-market"]
-    assert [text for _icon, text in row["actions"]] == ["Task “Prepare the renewal”"]
+    assert [text for _icon, text in row["actions"]] == ["Task “Call the sponsor”"]
     assert row["rule"].last_run == world.run
     assert (world.run.matched, world.run.fired) == (2, 0)
 
@@ -165,12 +165,12 @@ def test_rule_list_filters_by_mode_and_trigger(client_for, world, vic):
     def names(query: dict[str, str]) -> list[str]:
         return [r["rule"].name for r in c.get(reverse("playbooks:rules"), query).context["rows"]]
 
-    assert names({}) == ["Quiet", "Renewal in 30 days"]
+    assert names({}) == ["Low health", "Quiet"]
     assert names({"mode": "disabled"}) == ["Quiet"]
-    assert names({"trigger": "renewal_in"}) == ["Renewal in 30 days"]
+    assert names({"trigger": "health_below"}) == ["Low health"]
     assert names({"mode": "enabled"}) == []
     # A value the filter does not know shows the form's error and every rule, never a 500.
-    assert names({"trigger": "nonsense"}) == ["Quiet", "Renewal in 30 days"]
+    assert names({"trigger": "nonsense"}) == ["Low health", "Quiet"]
 
 
 # The editor ----------------------------------------------------------------------------------
@@ -195,24 +195,24 @@ def action_data(index: int, kind: str, order: int | None = None, **settings: Any
 
 
 def rule_data(actions: list[dict] | None = None, initial: int = 0, **overrides: Any) -> dict:
-    """The editor's POST: a renewal rule with one task action unless told otherwise."""
+    """The editor's POST: a low-health rule with one task action unless told otherwise."""
     if actions is None:
         actions = [
             action_data(
                 0,
                 "create_task",
-                title="Prepare the renewal",
-                task_kind="renewal",
+                title="Call the sponsor",
+                task_kind="call",
                 priority="high",
                 due_days="5",
                 assignee_role="owner",
             )
         ]
     data: dict[str, Any] = {
-        "name": "Renewal prep (new)",
-        "description": "Four months ahead.",
-        "trigger": "renewal_in",
-        "param-days": "30",
+        "name": "Save play (new)",
+        "description": "Call before it is too late.",
+        "trigger": "health_below",
+        "param-score": "50",
         "mode": "dry_run",
         "cooldown_days": "30",
         "tiers": ["enterprise", "mid_market"],
@@ -250,12 +250,12 @@ def test_a_lead_creates_a_rule_with_typed_settings_and_ordered_actions(client_fo
         action_data(6, "webhook", order=6, endpoint=json_hook.pk),
         action_data(7, "slack", order=7, endpoint=slack.pk),
     ]
-    data = rule_data(actions, **{"param-days": "45", "min_mrr": "100", "max_mrr": "5000"})
+    data = rule_data(actions, **{"param-score": "45", "min_mrr": "100", "max_mrr": "5000"})
     response = client_for(lead).post(reverse("playbooks:rule_create"), data)
 
-    rule = Rule.objects.get(name="Renewal prep (new)")
+    rule = Rule.objects.get(name="Save play (new)")
     assert response.status_code == 302 and response["Location"] == rule.get_absolute_url()
-    assert rule.params == {"days": 45}
+    assert rule.params == {"score": 45}
     assert rule.tiers == ["enterprise", "mid_market"] and rule.created_by == lead
     assert (str(rule.min_mrr), str(rule.max_mrr)) == ("100.00", "5000.00")
     saved = list(rule.actions.order_by("position"))
@@ -338,9 +338,9 @@ def test_the_error_messages_say_what_to_do(client_for, lead):
 @pytest.mark.parametrize(
     ("overrides", "form", "field"),
     [
-        ({"param-days": "soon"}, "params_form", "days"),
-        ({"param-days": "-1"}, "params_form", "days"),
-        ({"param-days": "99999999"}, "params_form", "days"),
+        ({"param-score": "soon"}, "params_form", "score"),
+        ({"param-score": "-1"}, "params_form", "score"),
+        ({"param-score": "99999999"}, "params_form", "score"),
         ({"trigger": "health_color", "param-to": "purple"}, "params_form", "to"),
         (
             {"trigger": "metric_threshold", "param-metric": "happiness", "param-op": "lt"},
@@ -384,7 +384,7 @@ def test_editing_keeps_kept_actions_reorders_and_removes(client_for, world, lead
     data = rule_data(
         [
             {
-                **action_data(0, "create_task", order=2, title="Prepare it now", due_days="1"),
+                **action_data(0, "create_task", order=2, title="Call them now", due_days="1"),
                 "actions-0-id": task.pk,
                 "actions-0-rule": rule.pk,
             },
@@ -397,7 +397,7 @@ def test_editing_keeps_kept_actions_reorders_and_removes(client_for, world, lead
             action_data(2, "notify_lead", order=1, note="FYI"),
         ],
         initial=2,
-        name="Renewal in 30 days",
+        name="Low health",
     )
     response = client_for(lead).post(reverse("playbooks:rule_edit", args=[rule.pk]), data)
     assert response.status_code == 302
@@ -406,14 +406,14 @@ def test_editing_keeps_kept_actions_reorders_and_removes(client_for, world, lead
     assert kinds[1][1] == task.pk  # the kept action keeps its id (task dedupe keys name it)
     assert not RuleAction.objects.filter(pk=email.pk).exists()
     task.refresh_from_db()
-    assert task.params["title"] == "Prepare it now" and task.params["due_days"] == 1
+    assert task.params["title"] == "Call them now" and task.params["due_days"] == 1
 
 
 def test_the_editor_shows_the_rules_settings_and_actions(client_for, world, lead):
     response = client_for(lead).get(reverse("playbooks:rule_edit", args=[world.rule.pk]))
     html = response.content.decode()
-    assert 'name="param-days"' in html and 'value="30"' in html
-    assert 'value="Prepare the renewal"' in html
+    assert 'name="param-score"' in html and 'value="50"' in html
+    assert 'value="Call the sponsor"' in html
     assert f'hx-get="{reverse("playbooks:trigger_params")}"' in html
 
 
@@ -449,23 +449,23 @@ def test_preview_lists_exactly_the_accounts_the_rule_matches_now(client_for, wor
     assert _preview_names(response) == ["Acme Rockets", "Bolt Labs"]
     assert response.context["preview"].total == 2
     html = response.content.decode()
-    assert "2 accounts match" in html and "Alice" in html and "Renews on" in html
+    assert "2 accounts match" in html and "Alice" in html and "Health score 35, below 50" in html
     assert RuleRun.objects.count() == 1  # a preview records nothing
 
 
 def test_preview_of_the_unsaved_form_uses_its_trigger_and_scope(client_for, world, lead):
     url = reverse("playbooks:rule_preview_draft", args=[world.rule.pk])
-    wider = client_for(lead).post(url, rule_data(**{"param-days": "60", "tiers": []}))
-    assert _preview_names(wider) == ["Acme Rockets", "Bolt Labs", "Later Inc", "Small Fry"]
+    wider = client_for(lead).post(url, rule_data(**{"param-score": "60", "tiers": []}))
+    assert _preview_names(wider) == ["Acme Rockets", "Bolt Labs", "Mid Co", "Small Fry"]
     assert b"not saved" in wider.content
     new = client_for(lead).post(
         reverse("playbooks:rule_preview_new"), rule_data(**{"tiers": ["smb"]})
     )
     assert _preview_names(new) == ["Small Fry"]
-    bad = client_for(lead).post(url, rule_data(**{"param-days": "soon"}))
+    bad = client_for(lead).post(url, rule_data(**{"param-score": "soon"}))
     assert bad.status_code == 400 and b"Enter a whole number" in bad.content
     world.rule.refresh_from_db()
-    assert world.rule.params == {"days": 30}  # nothing saved
+    assert world.rule.params == {"score": 50}  # nothing saved
 
 
 def test_preview_caps_the_list_and_says_how_many_match(client_for, world, vic, monkeypatch):
@@ -495,7 +495,7 @@ def test_an_enabled_rule_fires_and_its_run_page_shows_what_was_done(client_for, 
     assert [m.account.name for m in response.context["page"]] == ["Acme Rockets", "Bolt Labs"]
     assert {m.outcome for m in response.context["page"]} == {MatchOutcome.FIRED}
     html = response.content.decode()
-    assert "Create a task" in html and "task “Prepare the renewal”" in html
+    assert "Create a task" in html and "task “Call the sponsor”" in html
     tasks = Task.objects.filter(source="playbooks", status=TaskStatus.OPEN)
     assert sorted(t.account.name for t in tasks) == ["Acme Rockets", "Bolt Labs"]
 

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.views import AuthedHttpRequest
@@ -67,7 +68,10 @@ def notification_read_all(request: AuthedHttpRequest) -> HttpResponse:
     done = notifications_mark_read(user=request.user)
     messages.success(
         request,
-        _("%(n)s notifications marked read.") % {"n": done} if done else _("Nothing was unread."),
+        ngettext("%(n)s notification marked read.", "%(n)s notifications marked read.", done)
+        % {"n": done}
+        if done
+        else _("Nothing was unread."),
     )
     return HttpResponseRedirect(reverse("playbooks:notifications"))
 

@@ -18,6 +18,14 @@ def _evaluate_soon(event: str, account_ids: list[int]) -> None:
         )
 
 
+def _task_sources_register() -> None:
+    """The task list links a task a rule made (source "playbooks") to that rule."""
+    from accounts.task_sources import register_task_source
+    from playbooks.selectors import rule_task_links
+
+    register_task_source(source="playbooks", links=rule_task_links)
+
+
 def _health_changed(sender: Any, *, changes: list[Any], **kwargs: Any) -> None:
     from playbooks.triggers import HEALTH
 
@@ -43,14 +51,6 @@ def _onboarding_changed(sender: Any, **kwargs: Any) -> None:
     _evaluate_soon(ONBOARDING, list(ids))
 
 
-def _task_sources_register() -> None:
-    """The task list links a task a rule made (source "playbooks") to that rule."""
-    from accounts.task_sources import register_task_source
-    from playbooks.selectors import rule_task_links
-
-    register_task_source(source="playbooks", links=rule_task_links)
-
-
 class PlaybooksConfig(AppConfig):
     name = "playbooks"
     verbose_name = _("Playbooks and alerts")
@@ -62,7 +62,7 @@ class PlaybooksConfig(AppConfig):
         from onboarding.signals import plan_health_changed
 
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
-        _task_sources_register()
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
+        _task_sources_register()
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")

@@ -312,6 +312,15 @@ class TaskSnoozeForm(forms.Form):
         return until
 
 
+class TaskReassignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _active_users()  # type: ignore[attr-defined]
+        self.helper = _helper(_("Reassign"))
+
+
 class GoalForm(forms.ModelForm):
     note = forms.CharField(
         label=_("Note on this change"),

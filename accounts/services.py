@@ -9,6 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -520,6 +521,31 @@ def task_snooze(*, task: Task, until: date) -> Task:
     return task
 
 
+def task_reassign(*, task: Task, assignee: User, actor: User | None = None) -> Task:
+    """Hand an open task to someone else, and say so on the account's timeline."""
+    if task.status != TaskStatus.OPEN:
+        raise ValidationError(_("Only an open task can be reassigned."))
+    if not assignee.is_active:
+        raise ValidationError({"assignee": [_("Choose an active user.")]})
+    if task.assignee_id == assignee.pk:
+        return task
+    with transaction.atomic():
+        previous = task.assignee
+        task.assignee = assignee
+        task.save(update_fields=["assignee", "updated_at"])
+        activity_record(
+            account_id=task.account_id,
+            subject=_("Task reassigned to %(user)s: %(title)s")
+            % {"user": assignee, "title": task.title},
+            summary=_("Was assigned to %(user)s.") % {"user": previous or _("nobody")},
+            kind=ActivityKind.SYSTEM,
+            author=actor,
+            source="accounts",
+            metadata={"task_id": task.pk},
+        )
+    return task
+
+
 # Goals ---------------------------------------------------------------------------------
 
 
@@ -582,6 +608,7 @@ __all__ = [
     "tags_ensure",
     "task_complete",
     "task_create",
+    "task_reassign",
     "task_snooze",
     "task_update",
 ]

@@ -28,6 +28,7 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
     path("tasks/<int:pk>/complete/", views.task_complete, name="task_complete"),
     path("tasks/<int:pk>/snooze/", views.task_snooze, name="task_snooze"),
+    path("tasks/<int:pk>/reassign/", views.task_reassign, name="task_reassign"),
     path("accounts/<int:account_pk>/goals/new/", views.goal_create, name="goal_create"),
     path("goals/<int:pk>/edit/", views.goal_edit, name="goal_edit"),
     path("import/", views_import.import_upload, name="import"),

@@ -43,10 +43,13 @@ from accounts.forms import (
     SubscriptionForm,
     TaskCompleteForm,
     TaskForm,
+    TaskReassignForm,
     TaskSnoozeForm,
+    _active_users,
 )
 from accounts.models import Account, Contact, Goal, Subscription, Task
 from accounts.panels import account_panels
+from accounts.task_sources import task_sources_attach
 from csplatform.exports import csv_response
 from csplatform.models import User
 from csplatform.roles import can_edit_owned
@@ -527,6 +530,12 @@ def task_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _task_row_context(tasks: Any) -> dict[str, Any]:
+    """What the cockpit's task rows show beyond the task: its source, whom to reassign to."""
+    task_sources_attach(tasks)
+    return {"assignees": list(_active_users())}
+
+
 def _task_action(
     request: AuthedHttpRequest,
     pk: int,
@@ -547,7 +556,9 @@ def _task_action(
         else:
             if request.htmx:
                 return render(
-                    request, "accounts/partials/task_row.html", {"task": task, "flash": message}
+                    request,
+                    "accounts/partials/task_row.html",
+                    {"task": task, "flash": message, **_task_row_context([task])},
                 )
             messages.success(request, message)
             return HttpResponseRedirect(_next_url(request, reverse("accounts:tasks")))
@@ -556,7 +567,12 @@ def _task_action(
         return render(
             request,
             "accounts/partials/task_row.html",
-            {"task": task, "errors": form.errors, "open_form": form_class.__name__},
+            {
+                "task": task,
+                "errors": form.errors,
+                "open_form": form_class.__name__,
+                **_task_row_context([task]),
+            },
             status=status,
         )
     return render(
@@ -602,16 +618,39 @@ def task_snooze(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def task_reassign(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return _task_action(
+        request,
+        pk,
+        TaskReassignForm,
+        lambda task, data: services.task_reassign(
+            task=task, assignee=data["assignee"], actor=request.user
+        ),
+        title=_("Reassign task"),
+        message=_("Task reassigned."),
+    )
+
+
+@login_required
 def task_list(request: AuthedHttpRequest) -> HttpResponse:
     params = request.GET.copy()
     # Default view: my open tasks. An explicit empty status ("any") is kept.
     params.setdefault("status", TaskStatus.OPEN)
+    # The team's tasks are the CS Lead's view; anyone else sees their own, whatever they ask.
+    sees_team = request.user.is_cs_lead_or_admin
+    if not sees_team:
+        params.pop("scope", None)
+        params.pop("assignee", None)
     team = params.get("scope") == "team"
     qs = selectors.task_list(open_only=params.get("status") == TaskStatus.OPEN)
     if not team and not params.get("assignee"):
         qs = qs.filter(assignee=request.user)
     filterset = TaskFilterSet(params, queryset=qs)
+    if not sees_team:
+        del filterset.filters["assignee"]
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
     return render(
         request,
         "accounts/task_list.html",
@@ -619,7 +658,9 @@ def task_list(request: AuthedHttpRequest) -> HttpResponse:
             "filter": filterset,
             "page": page,
             "team": team,
+            "sees_team": sees_team,
             "today": timezone.localdate(),
+            **_task_row_context(page.object_list),
         },
     )
 

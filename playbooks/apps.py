@@ -18,6 +18,14 @@ def _evaluate_soon(event: str, account_ids: list[int]) -> None:
         )
 
 
+def _task_sources_register() -> None:
+    """The task list links a task a rule made (source "playbooks") to that rule."""
+    from accounts.task_sources import register_task_source
+    from playbooks.selectors import rule_task_links
+
+    register_task_source(source="playbooks", links=rule_task_links)
+
+
 def _health_changed(sender: Any, *, changes: list[Any], **kwargs: Any) -> None:
     from playbooks.triggers import HEALTH
 
@@ -67,6 +75,7 @@ class PlaybooksConfig(AppConfig):
         health_changed.connect(_health_changed, dispatch_uid="playbooks.health")
         health_backfilled.connect(_health_backfilled, dispatch_uid="playbooks.backfilled")
         survey_responses_recorded.connect(_survey_answered, dispatch_uid="playbooks.survey")
+        _task_sources_register()
         tickets_recorded.connect(_tickets_recorded, dispatch_uid="playbooks.tickets")
         plan_health_changed.connect(_onboarding_changed, dispatch_uid="playbooks.onboarding")
         # After the metrics and health demos (INSTALLED_APPS order): the rules see their data.

@@ -33,8 +33,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,6 +73,61 @@ def endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     )
     endpoint.refresh_from_db()
     return endpoint
+
+
+def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Give a JSON endpoint a new signing secret; the old one stops verifying at once."""
+    if endpoint.format != EndpointFormat.JSON:
+        raise ValidationError(_("Only JSON endpoints are signed."))
+    endpoint.secret = secret_new()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=endpoint.secret)
+    return endpoint
+
+
+def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint no rule calls, with its delivery log."""
+    used = list(
+        Rule.objects.filter(actions__endpoint=endpoint).distinct().values_list("name", flat=True)
+    )
+    if used:
+        raise ValidationError(
+            _("“%(name)s” is called by %(rules)s: remove it from those rules first.")
+            % {"name": endpoint.name, "rules": ", ".join(f"“{n}”" for n in used)}
+        )
+    try:
+        endpoint.delete()
+    except ProtectedError:  # a rule took it up meanwhile
+        raise ValidationError(
+            _("“%(name)s” is called by a rule: remove it from that rule first.")
+            % {"name": endpoint.name}
+        ) from None
+
+
+def endpoint_send_test(
+    *, endpoint: WebhookEndpoint, now: dt.datetime | None = None
+) -> WebhookDelivery:
+    """Queue a test delivery (event "test") through the ordinary outbox and retries."""
+    if not endpoint.is_active:
+        raise ValidationError(_("The endpoint is disabled: enable it before testing it."))
+    now = now or timezone.now()
+    if endpoint.format == EndpointFormat.SLACK:
+        payload: dict[str, Any] = {
+            "text": _("Test message from csplatform to “%(name)s”.") % {"name": endpoint.name}
+        }
+    else:
+        payload = {
+            "event": "test",
+            "endpoint": {"id": endpoint.pk, "name": endpoint.name},
+            "sent_at": now.isoformat(),
+        }
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        idempotency_key=f"test:{endpoint.pk}:{secrets.token_hex(8)}",
+        event="test",
+        payload=payload,
+    )
+    deliveries_enqueue(keys=[delivery.idempotency_key])
+    return delivery
 
 
 def sign(*, secret: str, timestamp: int, body: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import django_filters
 from django import forms
@@ -126,6 +127,14 @@ class ActivityFilterSet(django_filters.FilterSet):
         fields = ["account", "kind", "author"]
 
 
+class AnyYesNo(django_filters.widgets.BooleanWidget):
+    """A yes/no filter whose empty choice reads "Any" (django-filter says "Unknown")."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
 class TaskFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=TaskStatus.choices, label=_("Status"), empty_label=_("Any status")
@@ -139,7 +148,11 @@ class TaskFilterSet(django_filters.FilterSet):
         label=_("Due by"),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    overdue = django_filters.BooleanFilter(
+        method="filter_overdue",
+        label=_("Overdue"),
+        widget=AnyYesNo(),
+    )
 
     class Meta:
         model = Task

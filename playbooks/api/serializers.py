@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from playbooks.choices import ActionKind
 from playbooks.models import Notification, Rule, RuleAction, RuleMatch, RuleRun
 
 
@@ -41,6 +42,51 @@ class RuleSerializer(serializers.ModelSerializer):
             "last_run_at",
         ]
         read_only_fields = fields
+
+
+class ActionWriteSerializer(serializers.Serializer):
+    id = serializers.IntegerField(
+        required=False, help_text="An existing action of the rule to keep (its id)."
+    )
+    kind = serializers.ChoiceField(choices=ActionKind.choices)
+    params = serializers.DictField(required=False, default=dict)
+    playbook = serializers.IntegerField(required=False, allow_null=True)
+    endpoint = serializers.IntegerField(required=False, allow_null=True)
+
+
+class RuleWriteSerializer(serializers.ModelSerializer):
+    """A rule with its ordered actions, written in one go; each setting is checked against
+    its trigger's parameters and each action against what its kind needs."""
+
+    params = serializers.DictField(required=False, default=dict)
+    tiers = serializers.ListField(child=serializers.CharField(), required=False)
+    touch_models = serializers.ListField(child=serializers.CharField(), required=False)
+    business_models = serializers.ListField(child=serializers.CharField(), required=False)
+    lifecycle_stages = serializers.ListField(child=serializers.CharField(), required=False)
+    tags = serializers.ListField(child=serializers.CharField(), required=False)
+    actions = ActionWriteSerializer(many=True, required=False)
+
+    class Meta:
+        model = Rule
+        fields = [
+            "name",
+            "description",
+            "trigger",
+            "params",
+            "mode",
+            "tiers",
+            "touch_models",
+            "business_models",
+            "lifecycle_stages",
+            "min_mrr",
+            "max_mrr",
+            "tags",
+            "cooldown_days",
+            "actions",
+        ]
+        # Uniqueness and the rest are checked by the service, with the same messages.
+        validators: list = []
+        extra_kwargs = {"name": {"validators": []}}
 
 
 class RuleMatchSerializer(serializers.ModelSerializer):

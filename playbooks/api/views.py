@@ -1,5 +1,5 @@
-"""The playbooks API: rules (read, preview, run now), their runs, the trigger catalogue and
-each person's own notifications. Rules are written in the rule editor."""
+"""The playbooks API: rules (read, write, preview, run now), their runs, the trigger
+catalogue and each person's own notifications."""
 
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ from playbooks.api.serializers import (
     RuleRunDetailSerializer,
     RuleRunSerializer,
     RuleSerializer,
+    RuleWriteSerializer,
     TriggerSerializer,
 )
 from playbooks.choices import RuleMode, RunSource
 from playbooks.models import Notification, Rule, RuleRun
 from playbooks.services import notify
 from playbooks.services.evaluate import rule_evaluate, rule_matches
+from playbooks.services.rules import ActionSpec, rule_delete, rule_save
 from playbooks.triggers import triggers
 
 PREVIEW_LIMIT = 500
@@ -46,16 +48,70 @@ class RuleFilterSet(filters.FilterSet):
 
 
 @extend_schema(tags=["playbooks"])
-class RuleViewSet(viewsets.ReadOnlyModelViewSet):
-    """Rules with their actions; every role may read them."""
+class RuleViewSet(viewsets.ModelViewSet):
+    """Rules with their actions: every role reads them, CS Leads and Admins write them (a
+    rule and its ordered actions in one request; `actions` left out of a PATCH keeps them)."""
 
-    serializer_class = RuleSerializer
     filterset_class = RuleFilterSet
     ordering_fields = ["name", "last_run_at"]
     ordering = ["name"]
 
+    def get_serializer_class(self) -> Any:
+        if self.action in ("create", "update", "partial_update"):
+            return RuleWriteSerializer
+        return RuleSerializer
+
     def get_queryset(self) -> QuerySet[Rule]:
         return Rule.objects.prefetch_related("actions")
+
+    def _save(self, rule: Rule, data: dict[str, Any]) -> Rule:
+        specs = data.pop("actions", None)
+        for name, value in data.items():
+            setattr(rule, name, value)
+        if specs is None:
+            actions = [
+                ActionSpec(
+                    id=a.pk,
+                    kind=a.kind,
+                    params=dict(a.params or {}),
+                    playbook_id=a.playbook_id,
+                    endpoint_id=a.endpoint_id,
+                )
+                for a in rule.actions.order_by("position", "pk")
+            ]
+        else:
+            actions = [
+                ActionSpec(
+                    id=spec.get("id"),
+                    kind=spec["kind"],
+                    params=dict(spec.get("params") or {}),
+                    playbook_id=spec.get("playbook"),
+                    endpoint_id=spec.get("endpoint"),
+                )
+                for spec in specs
+            ]
+        return rule_save(rule=rule, actions=actions, actor=self.request.user)
+
+    @extend_schema(request=RuleWriteSerializer, responses={201: RuleSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = RuleWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        rule = self._save(Rule(), dict(form.validated_data))
+        return Response(
+            RuleSerializer(self.get_queryset().get(pk=rule.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=RuleWriteSerializer, responses=RuleSerializer)
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rule = self.get_object()
+        form = RuleWriteSerializer(rule, data=request.data, partial=kwargs.get("partial", False))
+        form.is_valid(raise_exception=True)
+        self._save(rule, dict(form.validated_data))
+        return Response(RuleSerializer(self.get_queryset().get(pk=rule.pk)).data)
+
+    def perform_destroy(self, instance: Rule) -> None:
+        rule_delete(rule=instance)
 
     @extend_schema(responses=PreviewSerializer)
     @action(detail=True, methods=["get"])

@@ -109,3 +109,61 @@ def test_the_run_log_costs_the_same_for_many_matches(rule, lead, alice):
     with CaptureQueriesContext(connection) as many:
         api(alice).get(f"/api/v1/playbooks/runs/{latest.pk}/")
     assert len(many) == len(few)
+
+
+def test_a_lead_writes_a_rule_with_its_actions_in_one_request(lead, alice):
+    body = {
+        "name": "Quiet accounts",
+        "trigger": "no_login",
+        "params": {"days": 21},
+        "mode": "enabled",
+        "tiers": ["enterprise"],
+        "cooldown_days": 30,
+        "actions": [
+            {"kind": "create_task", "params": {"title": "Check in", "due_days": 2}},
+            {"kind": "email_owner", "params": {"note": "Nobody logged in for 3 weeks."}},
+        ],
+    }
+    assert api(alice).post("/api/v1/playbooks/rules/", body, format="json").status_code == 403
+    created = api(lead).post("/api/v1/playbooks/rules/", body, format="json")
+    assert created.status_code == 201, created.json()
+    rule = created.json()
+    assert rule["params"] == {"days": 21}
+    assert [a["kind"] for a in rule["actions"]] == ["create_task", "email_owner"]
+    url = f"/api/v1/playbooks/rules/{rule['id']}/"
+    # A PATCH without actions keeps them (and their ids).
+    patched = api(lead).patch(url, {"mode": "dry_run"}, format="json").json()
+    assert patched["mode"] == "dry_run"
+    assert [a["id"] for a in patched["actions"]] == [a["id"] for a in rule["actions"]]
+    kept = rule["actions"][1]["id"]
+    replaced = (
+        api(lead)
+        .patch(url, {"actions": [{"id": kept, "kind": "email_owner", "params": {}}]}, format="json")
+        .json()
+    )
+    assert [a["id"] for a in replaced["actions"]] == [kept]
+    assert api(alice).delete(url).status_code == 403
+    assert api(lead).delete(url).status_code == 204
+    assert not RuleRun.objects.exists()
+
+
+def test_a_bad_rule_is_a_400_with_field_errors_and_saves_nothing(lead):
+    from playbooks.models import Rule
+
+    body = {
+        "name": "Broken",
+        "trigger": "health_drop",
+        "params": {"points": "many"},
+        "mode": "enabled",
+        "tiers": ["galactic"],
+        "actions": [{"kind": "change_stage", "params": {"stage": "nowhere"}}],
+    }
+    response = api(lead).post("/api/v1/playbooks/rules/", body, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert {"actions", "tiers"} <= set(errors), errors
+    assert any("points" in key for key in errors) or "params" in errors, errors
+    no_actions = {**body, "params": {}, "tiers": [], "actions": []}
+    response = api(lead).post("/api/v1/playbooks/rules/", no_actions, format="json")
+    assert response.status_code == 400 and "mode" in response.json()["errors"]
+    assert not Rule.objects.exists()

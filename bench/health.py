@@ -25,12 +25,9 @@ import base64
 import datetime as dt
 import os
 import resource
-import signal
 import statistics
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -41,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from memory import BackendMemory  # noqa: E402
-from run import free_port, prepare  # noqa: E402
+from run import prepare  # noqa: E402
+from stack import platform_stack  # noqa: E402
 from watch import Watcher  # noqa: E402
 
 TARGET_SECONDS = 30.0
@@ -108,13 +106,6 @@ def full_recalculation(url: str, accounts: int) -> None:
     )
 
 
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
 def latency(url: str) -> None:
     from django.conf import settings
 
@@ -122,56 +113,7 @@ def latency(url: str) -> None:
     from health.models import HealthScore
     from metrics.services import ingestion
 
-    bindir = Path(sys.executable).parent
-    port = free_port()
-    broker = "redis://127.0.0.1:6379/7"
-    queue = f"bench-health-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_ENV": "development",
-        "DEBUG": "false",
-        "REDIS_URL": broker,
-        "CELERY_BROKER_URL": broker,
-        "CELERY_QUEUE": queue,
-        "AXES_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-    }
-    logs = Path(ROOT / "var" / "bench")
-    logs.mkdir(parents=True, exist_ok=True)
-    web = _start(
-        [str(bindir / "gunicorn"), "csplatform.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        env,
-        logs / "health-web.log",
-    )
-    worker = _start(
-        [
-            str(bindir / "celery"),
-            "-A",
-            "csplatform",
-            "worker",
-            "--beat",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            "2",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-        ],
-        env,
-        logs / "health-worker.log",
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+    with platform_stack(url, name="health", redis_db=7) as (base, queue):
         _, key = ingestion.source_create(name=f"bench {queue}")
         auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
         targets = list(
@@ -232,17 +174,6 @@ def latency(url: str) -> None:
             f"   ({len(waits)} of {len(sent)} rescored; target p95 < {TARGET_LATENCY_P95:.0f} s)"
             f" {'ok' if p95 < TARGET_LATENCY_P95 and len(waits) == len(sent) else 'SLOW'}"
         )
-    finally:
-        for proc in (web, worker):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in (web, worker):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def main() -> int:

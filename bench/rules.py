@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -39,7 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from run import free_port, prepare  # noqa: E402
+from run import prepare  # noqa: E402
+from stack import platform_stack  # noqa: E402
 from watch import Watcher  # noqa: E402
 
 TARGET_SECONDS = 20.0
@@ -181,13 +180,6 @@ def _aware(stamp: float):
     return dt.datetime.fromtimestamp(stamp, tz=dt.UTC)
 
 
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
 def latency(url: str) -> None:
     from accounts.models import Account, Task
     from csplatform.choices import Role
@@ -196,57 +188,10 @@ def latency(url: str) -> None:
     from playbooks.models import Rule, RuleCooldown
 
     rule = Rule.objects.get(name__startswith=PREFIX, trigger="nps_detractor", params__within_days=2)
-    bindir = Path(sys.executable).parent
-    port = free_port()
-    broker = "redis://127.0.0.1:6379/8"
-    queue = f"bench-rules-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_ENV": "development",
-        "DEBUG": "false",
-        "REDIS_URL": broker,
-        "CELERY_BROKER_URL": broker,
-        "CELERY_QUEUE": queue,
-        "AXES_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_URL": "dummymail://",
-    }
-    logs = Path(ROOT / "var" / "bench")
-    logs.mkdir(parents=True, exist_ok=True)
-    web = _start(
-        [str(bindir / "gunicorn"), "csplatform.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        env,
-        logs / "rules-web.log",
-    )
-    worker = _start(
-        [
-            str(bindir / "celery"),
-            "-A",
-            "csplatform",
-            "worker",
-            "--beat",
-            "--loglevel",
-            "WARNING",
-            "--concurrency",
-            "2",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-        ],
-        env,
-        logs / "rules-worker.log",
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+    with platform_stack(url, name="rules", redis_db=8, EMAIL_URL="dummymail://") as (
+        base,
+        queue,
+    ):
         lead = User.objects.filter(username="bench-lead").first() or user_create(
             username="bench-lead", role=Role.CS_LEAD, email="bench-lead@example.com"
         )
@@ -290,17 +235,6 @@ def latency(url: str) -> None:
             f"   ({len(waits)} of {len(sent)} tasks; target p95 < {TARGET_LATENCY_P95:.0f} s)"
             f" {'ok' if p95 < TARGET_LATENCY_P95 and len(waits) == len(sent) else 'SLOW'}"
         )
-    finally:
-        for proc in (web, worker):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in (web, worker):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def main() -> int:

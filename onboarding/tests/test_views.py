@@ -473,6 +473,9 @@ def test_plan_list_filters_and_defaults_to_plans_in_progress(client_for, world, 
     assert names("?status=") == ["Acme Labs", "Acme Rockets", "Bobco"]
     assert names(f"?status=&owner={bob.pk}") == ["Bobco"]
     assert names("?q=labs") == ["Acme Labs"]
+    # The filter form carries the sort order on as the list page reads it.
+    html = c.get(reverse("onboarding:plans") + "?ordering=-progress").content.decode()
+    assert 'name="ordering" value="-progress"' in html
 
 
 def test_plan_csv_has_every_filtered_plan_with_its_figures(client_for, world, vic):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import factory
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts import services
@@ -86,3 +89,18 @@ class GoalFactory(factory.django.DjangoModelFactory):
     title = "Cut onboarding time in half"
     kpi = "Days to first report"
     target = "14 days"
+
+
+@contextmanager
+def receivers_kept(signal: Signal) -> Iterator[None]:
+    """Disconnect and reconnect receivers freely inside; on exit the signal's receivers are
+    back exactly as they were, order included (the demo's apps run in INSTALLED_APPS order,
+    and each reads what the ones before it wrote)."""
+    with signal.lock:
+        saved = list(signal.receivers)
+    try:
+        yield
+    finally:
+        with signal.lock:
+            signal.receivers[:] = saved
+            signal.sender_receivers_cache.clear()

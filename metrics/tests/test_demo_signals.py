@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.choices import AccountStatus, SubscriptionStatus
 from accounts.demo import demo_seeded
 from accounts.models import Account, Subscription
+from accounts.tests.factories import receivers_kept
 from metrics.choices import SurveyKind, TicketPriority
 from metrics.demo import (
     CHURNING,
@@ -25,7 +26,6 @@ from metrics.demo import (
     REACTIVATED,
     SHORT_DAYS,
     demo_scale,
-    demo_seeded_receiver,
     demo_signals_create,
 )
 from metrics.models import (
@@ -369,11 +369,9 @@ def test_big_books_get_a_shorter_history_and_fewer_users_but_at_least_two_each()
     assert demo_scale(200) == (FULL_DAYS, 1.0)
     days, factor = demo_scale(20_000)
     assert days == SHORT_DAYS >= 90 and 0 < factor < 0.1
-    demo_seeded.disconnect(dispatch_uid="metrics.demo_signals")
-    try:
+    with receivers_kept(demo_seeded):
+        demo_seeded.disconnect(dispatch_uid="metrics.demo_signals")
         seed("--accounts", "25")
-    finally:
-        demo_seeded.connect(demo_seeded_receiver, dispatch_uid="metrics.demo_signals")
     assert not EndUser.objects.exists()
     ids = list(Account.objects.values_list("pk", flat=True))
     result = demo_signals_create(

@@ -10,22 +10,11 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.choices import LifecycleStage, TaskStatus
-from accounts.demo import demo_seeded
 from accounts.models import Account, Task
 from onboarding.choices import PlanHealth, PlanStatus
-from onboarding.demo import demo_seeded_receiver
 from onboarding.models import OnboardingPlan, OnboardingTemplate, PlanMilestone
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _after_the_metrics_demo():
-    """Onboarding's demo reads what the metrics demo did to the accounts (won back,
-    cancelled), so it must run after it, as INSTALLED_APPS orders them. A test that
-    reconnects the metrics receiver moves it last; put onboarding's back behind it."""
-    demo_seeded.disconnect(dispatch_uid="onboarding.demo_plans")
-    demo_seeded.connect(demo_seeded_receiver, dispatch_uid="onboarding.demo_plans")
 
 
 def seed(*args: str) -> None:

@@ -19,6 +19,7 @@ from accounts.choices import (
     TaskStatus,
 )
 from accounts.models import Account, Subscription, Task
+from accounts.selectors import subscriptions_paying_on
 from accounts.services import account_update, activity_record, task_complete
 from csplatform.models import User
 from renewals.choices import (
@@ -270,7 +271,8 @@ def churned_renewals() -> QuerySet[Renewal]:
 
 def win_backs_detect(*, today: dt.date | None = None) -> list[int]:
     """Lost customers paying again are won back (on the new line's start); a churned account
-    paying again becomes active. Set-based; returns the renewals marked."""
+    that pays today becomes active again (one that came back and left again stays churned).
+    Set-based; returns the renewals marked."""
     today = today or timezone.localdate()
     comeback = (
         Subscription.objects.filter(
@@ -302,9 +304,10 @@ def win_backs_detect(*, today: dt.date | None = None) -> list[int]:
             win_back_next_on=None,
             updated_at=timezone.now(),
         )
+        paying_today = subscriptions_paying_on(today).values("account_id")
         for account in Account.objects.filter(
             pk__in={a for _pk, a in found}, status=AccountStatus.CHURNED
-        ):
+        ).filter(pk__in=paying_today):
             account_update(
                 account=account,
                 status=AccountStatus.ACTIVE,

@@ -212,6 +212,24 @@ def test_a_lost_customer_paying_again_is_won_back_and_active(churned):
     assert account.status == AccountStatus.ACTIVE and account.churned_at is None
 
 
+def test_a_customer_who_came_back_and_left_again_is_won_back_but_stays_churned(churned):
+    account = Account.objects.get(pk=churned.account_id)
+    # Churned five days ago, back three days ago for two days, gone again yesterday.
+    back_on = TODAY() - dt.timedelta(days=3)
+    annual_line(
+        account,
+        start_date=back_on,
+        renews_on=TODAY() - dt.timedelta(days=1),
+        status=SubscriptionStatus.CANCELLED,
+    )
+
+    assert win_backs_detect() == [churned.pk]
+    churned.refresh_from_db()
+    assert churned.win_back_status == WinBackStatus.WON
+    account.refresh_from_db()
+    assert account.status == AccountStatus.CHURNED
+
+
 def test_win_back_rate_counts_churned_customers_not_churned_add_ons(churned, alice):
     # A second lost customer who stays lost, and an add-on churned by a customer who stays.
     other = AccountFactory(owner=alice)

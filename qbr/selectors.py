@@ -16,19 +16,18 @@ from django.db.models import (
     Count,
     DateField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
+    Max,
+    Min,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.choices import AccountStatus, DiscountType, SubscriptionStatus, TaskStatus
@@ -46,7 +45,7 @@ from metrics.models import (
 from onboarding.choices import PlanStatus
 from onboarding.models import OnboardingPlan, PlanMilestone
 from qbr.choices import HELD_STATUSES, OPEN_STATUSES, Cadence, CadenceReason, QbrStatus
-from qbr.models import CadenceOverride, Qbr, QbrNextStep
+from qbr.models import Qbr, QbrNextStep
 from renewals.models import Renewal
 
 PREP_VERSION = 1
@@ -88,60 +87,87 @@ def accounts_with_cadence(*, today: dt.date | None = None) -> QuerySet[Account]:
     twice a year; everyone else quarterly. The due day is the last QBR held (else the
     start as a customer) plus the interval, and never within QBR_NEW_CONTRACT_QUIET_DAYS
     of the latest contract signed.
+
+    The inputs are aggregates over LEFT JOINs grouped by account (PostgreSQL computes an
+    aggregate once however often the expressions below repeat it), and every rule is a
+    flat CASE over them: nesting one annotation in the next would copy it into the SQL
+    again at every level.
     """
     today = today or timezone.localdate()
-    held = Qbr.objects.filter(account=OuterRef("pk"), status__in=HELD_STATUSES).order_by(
-        "-held_on", "-pk"
+    held_q = Q(qbrs__status__in=HELD_STATUSES)
+    open_q = Q(qbrs__status__in=OPEN_STATUSES)
+    last_held = Max("qbrs__held_on", filter=held_q)
+    first_due = Max(
+        "onboarding_plans__first_qbr_due_on",
+        filter=Q(onboarding_plans__status=PlanStatus.COMPLETED),
     )
-    upcoming = Qbr.objects.filter(account=OuterRef("pk"), status__in=OPEN_STATUSES).order_by(
-        F("scheduled_at").asc(nulls_last=True), "pk"
+    active = Q(active_plans__gt=0)
+    override = Max(
+        "qbr_cadence__cadence",
+        filter=Q(qbr_cadence__until__isnull=True) | Q(qbr_cadence__until__gte=today),
     )
-    first_due = OnboardingPlan.objects.filter(
-        account=OuterRef("pk"), status=PlanStatus.COMPLETED, first_qbr_due_on__isnull=False
-    ).order_by("-completed_on", "-pk")
-    contract = (
-        Subscription.objects.filter(account=OuterRef("pk"))
-        .exclude(status=SubscriptionStatus.TRIAL)
-        .annotate(signed=Coalesce("signed_on", "start_date"))
-        .order_by("-signed")
+    contract = Max(
+        Coalesce("subscriptions__signed_on", "subscriptions__start_date"),
+        filter=~Q(subscriptions__status=SubscriptionStatus.TRIAL),
     )
-    override = CadenceOverride.objects.filter(account=OuterRef("pk")).filter(
-        Q(until__isnull=True) | Q(until__gte=today)
-    )
-    quiet = list(settings.QBR_QUIET_TOUCH_MODELS)
-    qs = Account.objects.annotate(
-        last_held_on=Subquery(held.values("held_on")[:1], output_field=DateField()),
-        next_qbr_id=Subquery(upcoming.values("pk")[:1]),
-        next_qbr_at=Subquery(upcoming.values("scheduled_at")[:1]),
-        onboarding_active=Exists(
-            OnboardingPlan.objects.filter(account=OuterRef("pk"), status=PlanStatus.ACTIVE)
-        ),
-        first_qbr_due_on=Subquery(
-            first_due.values("first_qbr_due_on")[:1], output_field=DateField()
-        ),
-        last_contract_on=Subquery(contract.values("signed")[:1], output_field=DateField()),
-        override_cadence=Subquery(override.values("cadence")[:1], output_field=CharField()),
-    )
-    qs = qs.annotate(
-        cadence=Case(
-            When(status=AccountStatus.CHURNED, then=Value(Cadence.NONE.value)),
-            When(override_cadence__isnull=False, then=F("override_cadence")),
-            When(onboarding_active=True, last_held_on__isnull=True, then=Value(Cadence.NONE.value)),
-            When(onboarding_active=True, then=Value(Cadence.MONTHLY.value)),
-            When(touch_model__in=quiet, then=Value(Cadence.SEMIANNUAL.value)),
-            default=Value(Cadence.QUARTERLY.value),
-            output_field=CharField(),
-        ),
-    )
-    interval = Case(
-        *(When(cadence=c.value, then=_days(c.days or 0)) for c in Cadence if c.days),
+    quiet = Q(touch_model__in=list(settings.QBR_QUIET_TOUCH_MODELS))
+    churned = Q(status=AccountStatus.CHURNED)
+    has_override = Q(override_cadence__isnull=False)
+    waiting = active & Q(last_held_on__isnull=True)
+    none = churned | Q(override_cadence=Cadence.NONE) | (~has_override & waiting)
+
+    def by_rule(**values: Any) -> list[When]:
+        """The same rules, each giving the value named after it."""
+        return [
+            When(churned, then=values["churned"]),
+            When(has_override, then=values["override"]),
+            When(waiting, then=values["waiting"]),
+            When(active, then=values["implementation"]),
+            When(quiet, then=values["quiet"]),
+        ]
+
+    overridden_days = Case(
+        *(When(override_cadence=c.value, then=_days(c.days or 0)) for c in Cadence if c.days),
         default=None,
         output_field=DurationField(),
     )
+    interval = Case(
+        *by_rule(
+            churned=None,
+            override=overridden_days,
+            waiting=None,
+            implementation=_days(Cadence.MONTHLY.days or 30),
+            quiet=_days(Cadence.SEMIANNUAL.days or 182),
+        ),
+        default=_days(Cadence.QUARTERLY.days or 91),
+        output_field=DurationField(),
+    )
     started = Coalesce("customer_since", TruncDate("created_at"), output_field=DateField())
+    qs = Account.objects.annotate(
+        last_held_on=last_held,
+        first_qbr_due_on=first_due,
+        override_cadence=override,
+        last_contract_on=contract,
+        next_qbr_at=Min("qbrs__scheduled_at", filter=open_q),
+        next_qbr_id=Min("qbrs__pk", filter=open_q),
+        active_plans=Count(
+            "onboarding_plans", filter=Q(onboarding_plans__status=PlanStatus.ACTIVE)
+        ),
+    )
     qs = qs.annotate(
+        cadence=Case(
+            *by_rule(
+                churned=Value(Cadence.NONE.value),
+                override=F("override_cadence"),
+                waiting=Value(Cadence.NONE.value),
+                implementation=Value(Cadence.MONTHLY.value),
+                quiet=Value(Cadence.SEMIANNUAL.value),
+            ),
+            default=Value(Cadence.QUARTERLY.value),
+            output_field=CharField(),
+        ),
         base_due_on=Case(
-            When(cadence=Cadence.NONE.value, then=None),
+            When(none, then=None),
             When(
                 last_held_on__isnull=True, first_qbr_due_on__isnull=False, then="first_qbr_due_on"
             ),
@@ -153,22 +179,21 @@ def accounts_with_cadence(*, today: dt.date | None = None) -> QuerySet[Account]:
             F("last_contract_on"), _days(settings.QBR_NEW_CONTRACT_QUIET_DAYS)
         ),
     )
-    qs = qs.annotate(
-        # Coalesce first: SQLite's MAX() of a NULL is NULL, PostgreSQL's GREATEST skips it.
+    return qs.annotate(
         due_on=Case(
             When(base_due_on__isnull=True, then=None),
-            default=Greatest("base_due_on", Coalesce("contract_quiet_until", "base_due_on")),
+            When(contract_quiet_until__gt=F("base_due_on"), then="contract_quiet_until"),
+            default="base_due_on",
             output_field=DateField(),
         ),
         cadence_reason=Case(
-            When(status=AccountStatus.CHURNED, then=Value(CadenceReason.CHURNED.value)),
-            When(override_cadence__isnull=False, then=Value(CadenceReason.OVERRIDE.value)),
-            When(
-                onboarding_active=True,
-                last_held_on__isnull=True,
-                then=Value(CadenceReason.ONBOARDING.value),
-            ),
-            When(onboarding_active=True, then=Value(CadenceReason.IMPLEMENTATION.value)),
+            *by_rule(
+                churned=Value(CadenceReason.CHURNED.value),
+                override=Value(CadenceReason.OVERRIDE.value),
+                waiting=Value(CadenceReason.ONBOARDING.value),
+                implementation=Value(CadenceReason.IMPLEMENTATION.value),
+                quiet=None,
+            )[:4],
             When(
                 contract_quiet_until__gt=F("base_due_on"),
                 contract_quiet_until__gte=today,
@@ -179,12 +204,11 @@ def accounts_with_cadence(*, today: dt.date | None = None) -> QuerySet[Account]:
                 first_qbr_due_on__isnull=False,
                 then=Value(CadenceReason.FIRST.value),
             ),
-            When(touch_model__in=quiet, then=Value(CadenceReason.QUIET.value)),
+            When(quiet, then=Value(CadenceReason.QUIET.value)),
             default=Value(CadenceReason.DEFAULT.value),
             output_field=CharField(),
         ),
     )
-    return qs
 
 
 def qbrs_due(*, today: dt.date | None = None, window_days: int | None = None) -> QuerySet[Account]:

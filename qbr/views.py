@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account, Activity
@@ -395,6 +396,7 @@ def qbr_section_save(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 
 @qbr_reader
 @require_GET
+@xframe_options_sameorigin  # the QBR page shows it in a frame
 def qbr_preview(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     qbr = _detail(pk)
     doc = qbr_document(qbr, export.qbr_prep_ensure(qbr=qbr))

@@ -796,6 +796,7 @@ def build_document(
             blocks=[
                 Bullets(
                     [recommendation_text(r, currency) for r in prep["recommendations"]],
+                    title=_("What the figures suggest"),
                     empty=_("Nothing stands out in the figures."),
                 )
             ],

@@ -12,8 +12,9 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from qbr.choices import BatchStatus, Cadence, CadenceReason, QbrStatus
-from qbr.documents import Document
+from qbr.documents import Document, fmt_short_date
 from qbr.documents.svg import chart_svg
+from renewals.choices import ForecastCategory
 
 register = template.Library()
 
@@ -59,6 +60,20 @@ def qbr_colour(value: str, kind: str = "status") -> str:
         return QbrStatus(value).colour
     except ValueError:
         return "secondary"
+
+
+@register.filter
+def iso_date(value: str | None) -> str:
+    """A date the prep pack keeps as ISO text, in the user's short format."""
+    return fmt_short_date(value) if value else "—"
+
+
+@register.filter
+def forecast_label(value: str) -> str:
+    try:
+        return str(ForecastCategory(value).label)
+    except ValueError:
+        return value
 
 
 @register.filter

@@ -76,7 +76,7 @@ def _plus(date_expr: Any, duration: Any) -> Cast:
     return Cast(ExpressionWrapper(date_expr + duration, output_field=DateField()), DateField())
 
 
-def accounts_with_cadence(*, today: dt.date | None = None) -> QuerySet[Account]:
+def accounts_with_cadence(*, today: dt.date | None = None) -> QuerySet[Any]:
     """Every account annotated with its QBR cadence, the reason for it, the last QBR held,
     the next one planned and the day the next QBR is due, in one query.
 
@@ -223,7 +223,7 @@ def qbrs_due(*, today: dt.date | None = None, window_days: int | None = None) ->
     )
 
 
-def account_cadence(*, account: Account, today: dt.date | None = None) -> Account | None:
+def account_cadence(*, account: Account, today: dt.date | None = None) -> Any:
     return accounts_with_cadence(today=today).filter(pk=account.pk).first()
 
 
@@ -545,13 +545,12 @@ def _health(account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
 def _adoption(
     account: Account, start: dt.date, end: dt.date, mau: int | None
 ) -> list[dict[str, Any]]:
-    rows = (
+    rows = list(
         AccountFeatureDailyUsage.objects.filter(account=account, date__gte=start, date__lte=end)
         .values("feature_id")
-        .annotate(events=Sum("events"), peak_users=Coalesce(Sum("users"), 0))
+        .annotate(events=Sum("events"), user_days=Coalesce(Sum("users"), 0))
         .order_by("-events")[:MAX_FEATURES]
     )
-    rows = list(rows)
     features = {f.pk: f for f in Feature.objects.filter(pk__in=[r["feature_id"] for r in rows])}
     days = max((end - start).days + 1, 1)
     out = []
@@ -560,7 +559,7 @@ def _adoption(
         if f is None:
             continue
         # Average daily users of the feature against the account's MAU at the period end.
-        avg_users = Decimal(r["peak_users"]) / days
+        avg_users = Decimal(r["user_days"]) / days
         out.append(
             {
                 "feature": f.name,

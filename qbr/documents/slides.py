@@ -462,7 +462,7 @@ class Deck:
         ):
             table = tables.pop(0)
             slide = self.new_slide(title)
-            top = CONTENT_TOP
+            top: int = CONTENT_TOP
             if first_text:
                 self.text(slide, MARGIN, top, full, Inches(0.9), first_text, size=15)
                 top += Inches(1.0)
@@ -500,9 +500,9 @@ class Deck:
         # Charts two to a slide, side by side.
         for i in range(0, len(charts), 2):
             slide = self.new_slide(title)
-            pair = charts[i : i + 2]
-            col = (full - Inches(0.4)) // len(pair)
-            for j, chart in enumerate(pair):
+            chart_pair = charts[i : i + 2]
+            col = (full - Inches(0.4)) // len(chart_pair)
+            for j, chart in enumerate(chart_pair):
                 left = MARGIN + j * (col + Inches(0.4))
                 self.text(
                     slide,

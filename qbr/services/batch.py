@@ -75,8 +75,8 @@ def batch_run(*, batch_id: int, today: dt.date | None = None) -> BatchJob:
     batch = BatchJob.objects.get(pk=batch_id)
     if not claimed:
         return batch
-    formats = (
-        [ExportFormat.PDF, ExportFormat.PPTX]
+    formats: list[str] = (
+        [ExportFormat.PDF.value, ExportFormat.PPTX.value]
         if batch.format == ExportFormat.BOTH
         else [batch.format]
     )

@@ -599,6 +599,10 @@ SPECTACULAR_SETTINGS = {
         "CounterOfferKindEnum": "renewals.choices.CounterOfferKind",
         "CounterOfferStatusEnum": "renewals.choices.CounterOfferStatus",
         "WinBackStatusEnum": "renewals.choices.WinBackStatus",
+        "QbrStatusEnum": "qbr.choices.QbrStatus",
+        "QbrKindEnum": "qbr.choices.QbrKind",
+        "QbrStepSideEnum": "qbr.choices.StepSide",
+        "OnboardingTaskSideEnum": "onboarding.choices.TaskSide",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -615,6 +619,11 @@ SPECTACULAR_SETTINGS = {
             "name": "renewals",
             "description": "Renewals, their forecast and outcomes, counter-offers and exit "
             "interviews (SPEC §7).",
+        },
+        {
+            "name": "qbrs",
+            "description": "QBRs and EBRs: prep packs, documents (PDF, PowerPoint), follow-up, "
+            "and the accounts whose QBR falls due (SPEC §8).",
         },
     ],
 }

@@ -412,15 +412,8 @@ def qbr_export(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             _("Choose the format: pdf or pptx."), status=400, content_type="text/plain"
         )
     qbr = _detail(pk)
-    if selectors.qbr_can_change(user=request.user, qbr=qbr):
-        name, data = export.qbr_export(qbr=qbr, fmt=fmt)
-    else:
-        # A reader gets the file without it being stored on the QBR.
-        doc = qbr_document(qbr, export.qbr_prep_ensure(qbr=qbr))
-        data = export.render(doc, fmt)
-        name = export.file_name(
-            account_name=qbr.account.name, kind=qbr.kind, period_end=qbr.period_end, fmt=fmt
-        )
+    keep = selectors.qbr_can_change(user=request.user, qbr=qbr)
+    name, data = export.qbr_export(qbr=qbr, fmt=fmt, keep=keep)
     response = HttpResponse(data, content_type=export.CONTENT_TYPES[ExportFormat(fmt)])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

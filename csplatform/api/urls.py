@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("onboarding.api.urls")),
     path("", include("health.api.urls")),
     path("", include("renewals.api.urls")),
+    path("", include("qbr.api.urls")),
 ]

@@ -48,13 +48,16 @@ def qbr_prep_ensure(*, qbr: Qbr) -> dict[str, Any]:
     )
 
 
-def qbr_export(*, qbr: Qbr, fmt: str) -> tuple[str, bytes]:
-    """Render the QBR's document, keep the file on the QBR and return (name, bytes)."""
+def qbr_export(*, qbr: Qbr, fmt: str, keep: bool = True) -> tuple[str, bytes]:
+    """Render the QBR's document and return (name, bytes); with `keep`, the file is kept
+    on the QBR (a reader's download leaves the QBR as it was)."""
     doc = qbr_document(qbr, qbr_prep_ensure(qbr=qbr))
     data = render(doc, fmt)
     name = file_name(
         account_name=qbr.account.name, kind=qbr.kind, period_end=qbr.period_end, fmt=fmt
     )
+    if not keep:
+        return name, data
     field = qbr.pdf if fmt == ExportFormat.PDF else qbr.pptx
     old = field.name
     field.save(name, ContentFile(data), save=False)

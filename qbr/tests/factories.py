@@ -7,6 +7,7 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
+from accounts.models import Account
 from accounts.tests.factories import AccountFactory
 from qbr.choices import QbrKind, QbrStatus
 from qbr.models import Qbr
@@ -34,3 +35,34 @@ def held(account, on: dt.date, **fields) -> Qbr:
         period_end=on - dt.timedelta(days=1),
         **fields,
     )
+
+
+def grow_with_qbrs(owner):
+    """grow(n): n more accounts of `owner`, each with a QBR held 95 days ago (due now), for
+    the query-count tests of the lists."""
+
+    def grow(n: int) -> None:
+        today = timezone.localdate()
+        start = Account.objects.count()
+        accounts = Account.objects.bulk_create(
+            Account(
+                name=f"Q {start + i:05d}",
+                owner=owner,
+                customer_since=today - dt.timedelta(days=400),
+            )
+            for i in range(n)
+        )
+        on = today - dt.timedelta(days=95)
+        Qbr.objects.bulk_create(
+            Qbr(
+                account=a,
+                status=QbrStatus.HELD,
+                held_on=on,
+                period_start=on - dt.timedelta(days=91),
+                period_end=on - dt.timedelta(days=1),
+                owner=owner,
+            )
+            for a in accounts
+        )
+
+    return grow

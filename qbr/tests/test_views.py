@@ -9,13 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Account
 from accounts.tests.factories import AccountFactory, ContactFactory
 from onboarding.tests.test_queries import same_for_5_and_50
 from qbr.choices import QbrStatus
 from qbr.models import Qbr
 from qbr.services import qbrs
-from qbr.tests.factories import QbrFactory, held
+from qbr.tests.factories import QbrFactory, grow_with_qbrs, held
 
 pytestmark = pytest.mark.django_db
 
@@ -213,35 +212,13 @@ def test_csv_exports(client_for, alice, account):
     assert ",Acme," in listed and ",Held," in listed
 
 
-def _grow_due(owner):
-    def grow(n):
-        start = Account.objects.count()
-        accounts = Account.objects.bulk_create(
-            Account(
-                name=f"Q {start + i:05d}",
-                owner=owner,
-                customer_since=timezone.localdate() - dt.timedelta(days=400),
-            )
-            for i in range(n)
-        )
-        Qbr.objects.bulk_create(
-            Qbr(
-                account=a,
-                period_start=timezone.localdate() - dt.timedelta(days=90),
-                period_end=timezone.localdate(),
-                owner=owner,
-            )
-            for a in accounts
-        )
-
-    return grow
-
-
 @pytest.mark.parametrize("name", ["due", "list"])
 def test_list_pages_cost_the_same_for_5_and_50(
     client_for, alice, name, django_assert_max_num_queries
 ):
-    same_for_5_and_50(client_for(alice), url(name), _grow_due(alice), django_assert_max_num_queries)
+    same_for_5_and_50(
+        client_for(alice), url(name), grow_with_qbrs(alice), django_assert_max_num_queries
+    )
 
 
 def test_the_account_360_page_costs_the_same_for_1_and_9_qbrs(client_for, alice, account):

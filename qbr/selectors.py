@@ -31,7 +31,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.choices import AccountStatus, DiscountType, SubscriptionStatus, TaskStatus
-from accounts.models import Account, Contact, Goal, GoalRevision, Subscription
+from accounts.models import Account, Contact, Goal, GoalRevision, Subscription, Task
 from csplatform.roles import can_edit_owned
 from health.models import HealthScore, HealthScoreHistory
 from metrics.choices import SurveyKind, TicketPriority, TicketStatus
@@ -44,6 +44,7 @@ from metrics.models import (
 )
 from onboarding.choices import PlanStatus
 from onboarding.models import OnboardingPlan, PlanMilestone
+from onboarding.services.plans import FIRST_QBR_KEY
 from qbr.choices import HELD_STATUSES, OPEN_STATUSES, Cadence, CadenceReason, QbrStatus
 from qbr.models import Qbr, QbrNextStep
 from renewals.models import Renewal
@@ -823,9 +824,6 @@ def prep_pack(
 
 def open_first_qbr_task(*, account_id: int) -> Any:
     """The onboarding app's open "Hold the first QBR" task of the account, if any."""
-    from accounts.models import Task
-    from onboarding.services.plans import FIRST_QBR_KEY
-
     return Task.objects.filter(
         account_id=account_id, dedupe_key=FIRST_QBR_KEY, status=TaskStatus.OPEN
     ).first()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -127,18 +127,23 @@ def _dec(value: Any) -> Decimal | None:
     return Decimal(str(value))
 
 
+def _rounded(d: Decimal, places: int) -> Decimal:
+    # Django's number_format cuts the extra digits off; round half up first (28.57 → 29).
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def fmt_number(value: Any, places: int = 0) -> str:
     d = _dec(value)
     if d is None:
         return "—"
-    return number_format(d, places, use_l10n=True, force_grouping=True)
+    return number_format(_rounded(d, places), places, use_l10n=True, force_grouping=True)
 
 
 def fmt_money(value: Any, currency: str) -> str:
     d = _dec(value)
     if d is None:
         return "—"
-    return f"{number_format(d, 2, use_l10n=True, force_grouping=True)} {currency}"
+    return f"{fmt_number(d, 2)} {currency}"
 
 
 def fmt_percent(value: Any, places: int = 0) -> str:
@@ -186,10 +191,11 @@ def _change(start: Any, end: Any, unit: str) -> tuple[str, str]:
 
 
 def _signed(d: Decimal, places: int) -> str:
-    text = number_format(abs(d), places, use_l10n=True, force_grouping=True)
-    if d > 0:
+    r = _rounded(d, places)
+    text = fmt_number(abs(r), places)
+    if r > 0:
         return f"+{text}"
-    if d < 0:
+    if r < 0:
         return f"−{text}"
     return text
 

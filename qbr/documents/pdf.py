@@ -18,6 +18,7 @@ def render_html(doc: Document, *, show_placeholders: bool = False) -> str:
 
 
 def render_pdf(doc: Document) -> bytes:
+    # Imported here: WeasyPrint takes half a second to load, which web start-up need not pay.
     import weasyprint
     from weasyprint.urls import URLFetcher
 

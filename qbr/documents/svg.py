@@ -13,6 +13,8 @@ HEIGHT = 250
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 14, 46
 GRID = "#DEE2E6"
 TEXT = "#495057"
+# Room one x-axis label (a short date) takes.
+LABEL_SPACE = 80
 
 
 def palette(primary: str, accent: str) -> list[str]:
@@ -44,24 +46,36 @@ def _axis(y_max: float, unit: str) -> list[str]:
     return out
 
 
-def _x_labels(labels: list[str], xs: list[float]) -> list[str]:
-    # At most about seven labels, the last one always, never two closer than 70 units.
-    every = -(-len(labels) // 7) if len(labels) > 8 else 1
+def _x_labels(labels: list[str], xs: list[float], *, every_one: bool = False) -> list[str]:
+    """About one label per LABEL_SPACE units, the last one always (right-aligned to stay in
+    the chart), never two closer than a label's width; bars keep every label, shortened
+    to their slot."""
+    if every_one:
+        slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+        chars = max(int(slot / 6.5), 4)
+        return [
+            f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="11" text-anchor="middle" fill="{TEXT}">'
+            f"{escape(label if len(label) <= chars else label[: chars - 1] + '…')}</text>"
+            for label, x in zip(labels, xs, strict=True)
+        ]
+    fit = max(int((WIDTH - LEFT - RIGHT) / LABEL_SPACE), 2)
+    every = -(-len(labels) // fit)
     keep = [i for i in range(len(labels)) if i % every == 0]
-    if keep and keep[-1] != len(labels) - 1:
-        if xs[-1] - xs[keep[-1]] < 70:
+    last = len(labels) - 1
+    if keep[-1] != last:
+        # The last label is right-aligned: it needs a full label's width after the one before.
+        while keep and xs[last] - xs[keep[-1]] < LABEL_SPACE * 1.5:
             keep.pop()
-        keep.append(len(labels) - 1)
+        keep.append(last)
     out = []
     for i in keep:
         label, x = labels[i], xs[i]
         text = label if len(label) <= 18 else label[:17] + "…"
-        # The first and last labels stay inside the chart.
         anchor = (
-            "middle" if len(keep) == 1 or 0 < i < len(labels) - 1 else "start" if i == 0 else "end"
+            "end"
+            if i == last and len(keep) > 1 and WIDTH - RIGHT - x < LABEL_SPACE / 2
+            else "middle"
         )
-        if anchor != "middle" and x - LEFT > 40 and WIDTH - RIGHT - x > 40:
-            anchor = "middle"
         out.append(
             f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="11" text-anchor="{anchor}" fill="{TEXT}">{escape(text)}</text>'
         )
@@ -139,7 +153,7 @@ def chart_svg(chart: Chart, primary: str, accent: str) -> SafeString:
                 parts.append(
                     f'<circle cx="{last[0]:.1f}" cy="{y_of(last[1]):.1f}" r="3.5" fill="{colour}"/>'
                 )
-    parts += _x_labels(chart.labels, xs)
+    parts += _x_labels(chart.labels, xs, every_one=chart.kind == "bar")
     parts.append(
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" stroke="{TEXT}" stroke-width="1"/>'
     )

@@ -26,6 +26,18 @@ from qbr.services.export import account_document, file_name, render
 logger = logging.getLogger(__name__)
 
 
+def _queue_on_commit(batch_id: int) -> None:
+    def queue() -> None:
+        from qbr.tasks import qbr_batch_run  # tasks import this module
+
+        try:
+            qbr_batch_run.delay(batch_id)
+        except Exception:  # the broker is down: the batch page offers to run it again
+            logger.exception("could not queue QBR batch %s", batch_id)
+
+    transaction.on_commit(queue)
+
+
 def batch_create(
     *,
     actor: User | None,
@@ -54,15 +66,7 @@ def batch_create(
         total=len(ids),
     )
 
-    def queue() -> None:
-        from qbr.tasks import qbr_batch_run
-
-        try:
-            qbr_batch_run.delay(batch.pk)
-        except Exception:  # the broker is down: the batch page offers to run it again
-            logger.exception("could not queue QBR batch %s", batch.pk)
-
-    transaction.on_commit(queue)
+    _queue_on_commit(batch.pk)
     return batch
 
 
@@ -134,12 +138,7 @@ def batch_retry(*, batch: BatchJob) -> BatchJob:
     BatchJob.objects.filter(pk=batch.pk).update(status=BatchStatus.QUEUED, done=0, errors={})
     batch.refresh_from_db()
 
-    def queue() -> None:
-        from qbr.tasks import qbr_batch_run
-
-        qbr_batch_run.delay(batch.pk)
-
-    transaction.on_commit(queue)
+    _queue_on_commit(batch.pk)
     return batch
 
 

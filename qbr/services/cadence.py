@@ -20,6 +20,7 @@ from accounts.models import Contact, Task
 from accounts.services import ActivitySpec, TaskSpec, activities_add, tasks_upsert
 from csplatform.choices import NotificationCategory
 from csplatform.services import email_enqueue
+from onboarding.services.plans import FIRST_QBR_KEY
 from qbr.choices import Cadence, CadenceReason
 from qbr.models import TemperatureCheck
 from qbr.selectors import accounts_with_cadence
@@ -41,7 +42,7 @@ def qbr_due_tasks(*, today: dt.date | None = None) -> int:
     QBR_DUE_TASK_DAYS and that has no QBR planned, nor onboarding's first-QBR task."""
     today = today or timezone.localdate()
     first_task = Task.objects.filter(
-        account=OuterRef("pk"), status=TaskStatus.OPEN, dedupe_key="qbr:first"
+        account=OuterRef("pk"), status=TaskStatus.OPEN, dedupe_key=FIRST_QBR_KEY
     )
     due = (
         accounts_with_cadence(today=today)

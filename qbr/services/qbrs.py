@@ -25,6 +25,8 @@ from accounts.services import TaskSpec, activity_record, task_complete, tasks_up
 from csplatform.choices import NotificationCategory
 from csplatform.models import OutboundEmail, User
 from csplatform.services import email_enqueue
+from onboarding.models import OnboardingPlan
+from onboarding.services.plans import FIRST_QBR_KEY
 from qbr import selectors
 from qbr.choices import (
     OPTIONAL_SECTIONS,
@@ -281,7 +283,7 @@ def qbr_hold(
             contact_ids=attendees,
         )
         tasks = Task.objects.filter(account_id=qbr.account_id, status=TaskStatus.OPEN).filter(
-            dedupe_key__in=[DUE_TASK_KEY, "qbr:first"]
+            dedupe_key__in=[DUE_TASK_KEY, FIRST_QBR_KEY]
         )
         for task in tasks.select_related("account"):
             task_complete(
@@ -615,8 +617,6 @@ def first_qbr_plan(*, account_id: int, due_on: dt.date | None = None) -> Qbr | N
         ).exists()
     ):
         return None
-    from onboarding.models import OnboardingPlan
-
     plan = (
         OnboardingPlan.objects.filter(account=account, completed_on__isnull=False)
         .order_by("-completed_on", "-pk")

@@ -15,6 +15,7 @@ GRID = "#DEE2E6"
 TEXT = "#495057"
 # Room one x-axis label (a short date) takes.
 LABEL_SPACE = 80
+LEGEND_LINE = 16
 
 
 def palette(primary: str, accent: str) -> list[str]:
@@ -82,16 +83,22 @@ def _x_labels(labels: list[str], xs: list[float], *, every_one: bool = False) ->
     return out
 
 
-def _legend(chart: Chart, colours: list[str]) -> list[str]:
+def _legend(chart: Chart, colours: list[str]) -> tuple[list[str], int]:
+    """The legend under the chart, wrapped onto more lines when the names are long;
+    returns it with the extra height it needs."""
     out = []
-    x = LEFT
+    x, row = LEFT, 0
     for i, (name, _values) in enumerate(chart.series):
+        width = 24 + int(6.6 * len(name))
+        if x > LEFT and x + width > WIDTH - RIGHT:
+            x, row = LEFT, row + 1
+        y = HEIGHT - 16 + row * LEGEND_LINE
         out.append(
-            f'<rect x="{x}" y="{HEIGHT - 16}" width="10" height="10" fill="{colours[i % len(colours)]}"/>'
-            f'<text x="{x + 14}" y="{HEIGHT - 7}" font-size="11" fill="{TEXT}">{escape(name)}</text>'
+            f'<rect x="{x}" y="{y}" width="10" height="10" fill="{colours[i % len(colours)]}"/>'
+            f'<text x="{x + 14}" y="{y + 9}" font-size="11" fill="{TEXT}">{escape(name)}</text>'
         )
-        x += 24 + 7 * len(name)
-    return out
+        x += width
+    return out, row * LEGEND_LINE
 
 
 def chart_svg(chart: Chart, primary: str, accent: str) -> SafeString:
@@ -100,8 +107,11 @@ def chart_svg(chart: Chart, primary: str, accent: str) -> SafeString:
     y_max = chart.y_max or _nice_max(max(values) if values else 1.0)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
+    legend, extra = (
+        _legend(chart, colours) if len(chart.series) > 1 or chart.kind == "line" else ([], 0)
+    )
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + extra}" width="100%" '
         f'role="img" aria-label="{escape(chart.title)}" font-family="DejaVu Sans, Liberation Sans, sans-serif">'
     ]
     parts += _axis(y_max, chart.unit)
@@ -157,7 +167,6 @@ def chart_svg(chart: Chart, primary: str, accent: str) -> SafeString:
     parts.append(
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" stroke="{TEXT}" stroke-width="1"/>'
     )
-    if len(chart.series) > 1 or chart.kind == "line":
-        parts += _legend(chart, colours)
+    parts += legend
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text above went through escape

@@ -99,7 +99,7 @@ def demo_qbrs_create(*, account_ids: list[int], seed: int, today: dt.date) -> in
 
 
 def _chunk(accounts: list[Account], goals: dict[int, list[Goal]], seed: int, today: dt.date) -> int:
-    held: list[tuple[Qbr, list[tuple[str, str]], bool]] = []
+    held: list[tuple[Qbr, list[tuple[str, str]], bool, int]] = []
     upcoming: list[Qbr] = []
     revisions: list[GoalRevision] = []
     for account in accounts:
@@ -145,7 +145,8 @@ def _chunk(accounts: list[Account], goals: dict[int, list[Goal]], seed: int, tod
                 followed_up_at=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(9), dt.UTC),
             )
             steps = rng.sample(_STEPS, k=rng.randint(2, 4))
-            held.append((qbr, steps, latest))
+            # The steps' own draws: from the seed and the account, never from a row id.
+            held.append((qbr, steps, latest, rng.randrange(1 << 30)))
             if latest:
                 for goal in goals.get(account.pk, []):
                     before = (
@@ -178,14 +179,14 @@ def _chunk(accounts: list[Account], goals: dict[int, list[Goal]], seed: int, tod
                     created_by_id=account.owner_id,
                 )
             )
-    saved = Qbr.objects.bulk_create([q for q, _s, _l in held] + upcoming, batch_size=1000)
+    saved = Qbr.objects.bulk_create([q for q, _s, _l, _r in held] + upcoming, batch_size=1000)
     del saved
     tasks: list[Task] = []
     steps_rows: list[QbrNextStep] = []
     activities: list[Activity] = []
     now = timezone.now()
-    for qbr, steps, latest in held:
-        rng = random.Random(qbr.pk * 31 + seed)
+    for qbr, steps, latest, step_seed in held:
+        rng = random.Random(step_seed)
         for position, (text, side) in enumerate(steps, 1):
             assert qbr.held_on is not None
             due = qbr.held_on + dt.timedelta(days=14 + 7 * position)

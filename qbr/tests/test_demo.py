@@ -24,11 +24,13 @@ def seed(*args: str) -> None:
 
 
 def signature() -> list[tuple]:
-    return sorted(
-        Qbr.objects.values_list(
-            "account__external_id", "kind", "status", "held_on", "notes", "period_end"
-        )
+    qbrs = Qbr.objects.values_list(
+        "account__external_id", "kind", "status", "held_on", "notes", "period_end"
     )
+    steps = Task.objects.filter(source="qbr").values_list(
+        "account__external_id", "title", "due_date", "status"
+    )
+    return sorted(qbrs) + sorted(steps)
 
 
 def test_held_qbrs_with_notes_steps_and_goals():

@@ -367,6 +367,9 @@ class Deck:
         if chart.y_max:
             value_axis.maximum_scale = chart.y_max
         value_axis.tick_labels.font.size = Pt(11)
+        if chart.unit == "percent":
+            value_axis.tick_labels.number_format = '0"%"'
+            value_axis.tick_labels.number_format_is_linked = False
         c.category_axis.tick_labels.font.size = Pt(11)
         for i, series in enumerate(c.plots[0].series):
             colour = self.colours[i % len(self.colours)]

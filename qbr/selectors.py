@@ -37,8 +37,8 @@ from health.models import HealthScore, HealthScoreHistory
 from metrics.choices import SurveyKind, TicketPriority, TicketStatus
 from metrics.models import (
     AccountDailyMetrics,
-    AccountFeatureDailyUsage,
-    Feature,
+    EndUserDailyActivity,
+    EndUserFeatureDaily,
     SurveyResponse,
     Ticket,
 )
@@ -543,34 +543,28 @@ def _health(account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
     }
 
 
-def _adoption(
-    account: Account, start: dt.date, end: dt.date, mau: int | None
-) -> list[dict[str, Any]]:
+def _adoption(account: Account, end: dt.date) -> list[dict[str, Any]]:
+    """Feature adoption as SPEC §3 defines it: users of the feature ÷ active users, over the
+    last 30 days of the period, from the per-user daily rollups (two queries)."""
+    since = end - dt.timedelta(days=29)
+    window = {"account": account, "date__gte": since, "date__lte": end}
+    active = EndUserDailyActivity.objects.filter(**window).values("end_user_id").distinct().count()
     rows = list(
-        AccountFeatureDailyUsage.objects.filter(account=account, date__gte=start, date__lte=end)
-        .values("feature_id")
-        .annotate(events=Sum("events"), user_days=Coalesce(Sum("users"), 0))
-        .order_by("-events")[:MAX_FEATURES]
+        EndUserFeatureDaily.objects.filter(**window)
+        .values("feature_id", "feature__name", "feature__is_core")
+        .annotate(users=Count("end_user_id", distinct=True), events=Sum("events"))
+        .order_by("-users", "feature__name")[:MAX_FEATURES]
     )
-    features = {f.pk: f for f in Feature.objects.filter(pk__in=[r["feature_id"] for r in rows])}
-    days = max((end - start).days + 1, 1)
-    out = []
-    for r in rows:
-        f = features.get(r["feature_id"])
-        if f is None:
-            continue
-        # Average daily users of the feature against the account's MAU at the period end.
-        avg_users = Decimal(r["user_days"]) / days
-        out.append(
-            {
-                "feature": f.name,
-                "core": f.is_core,
-                "events": r["events"],
-                "avg_daily_users": _s(avg_users),
-                "adoption": _pct(avg_users, mau) if mau else None,
-            }
-        )
-    return out
+    return [
+        {
+            "feature": r["feature__name"],
+            "core": r["feature__is_core"],
+            "users": r["users"],
+            "events": r["events"],
+            "adoption": _pct(r["users"], active),
+        }
+        for r in rows
+    ]
 
 
 def _support(account: Account, start: dt.date, end: dt.date) -> dict[str, Any]:
@@ -785,7 +779,6 @@ def prep_pack(
         ).order_by("date")
     )
     kpis = _kpis(rows, period_start, period_end)
-    mau_end = next((k["end"] for k in kpis if k["key"] == "mau"), None)
     owner = account.owner
     pack: dict[str, Any] = {
         "version": PREP_VERSION,
@@ -812,7 +805,7 @@ def prep_pack(
         "kpis": kpis,
         "health": _health(account, period_start, period_end),
         "usage": _usage_series(rows, period_start, period_end),
-        "adoption": _adoption(account, period_start, period_end, int(mau_end) if mau_end else None),
+        "adoption": _adoption(account, period_end),
         "support": _support(account, period_start, period_end),
         "sentiment": _sentiment(account, period_start, period_end),
         "people": _people(account),

@@ -353,7 +353,9 @@ def draft_narrative(prep: dict[str, Any]) -> dict[str, str]:
     if adoption:
         top = max(adoption, key=lambda f: Decimal(f["adoption"]))
         performance.append(
-            _("The most used feature is %(feature)s (%(adoption)s of monthly users a day).")
+            _(
+                "The most used feature is %(feature)s (%(adoption)s of active users in the last 30 days)."
+            )
             % {"feature": top["feature"], "adoption": fmt_percent(top["adoption"])}
         )
     support = prep["support"]
@@ -498,7 +500,7 @@ def _performance_blocks(prep: dict[str, Any], executive: bool) -> list[Any]:
         blocks.append(
             Chart(
                 "bar",
-                _("Feature adoption (daily users ÷ monthly active users)"),
+                _("Feature adoption (its users ÷ active users, last 30 days)"),
                 [f["feature"] for f in adoption],
                 [(_("Adoption %"), [float(f["adoption"]) for f in adoption])],
                 "percent",

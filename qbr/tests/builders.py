@@ -13,7 +13,15 @@ from accounts.models import Account, Goal, GoalRevision, Subscription
 from accounts.tests.factories import AccountFactory, ContactFactory, SubscriptionFactory
 from health.models import HealthScore, HealthScoreHistory
 from metrics.choices import SurveyKind, TicketPriority, TicketStatus
-from metrics.models import AccountDailyMetrics, SurveyResponse, Ticket
+from metrics.models import (
+    AccountDailyMetrics,
+    EndUser,
+    EndUserDailyActivity,
+    EndUserFeatureDaily,
+    Feature,
+    SurveyResponse,
+    Ticket,
+)
 from onboarding.choices import PlanStatus
 from onboarding.models import OnboardingPlan, PlanMilestone
 from onboarding.tests.factories import standard_template
@@ -204,6 +212,30 @@ def full_account(owner, *, name: str = "Acme Rockets GmbH") -> World:
         color="yellow",
         computed_score=Decimal("74"),
         computed_color="yellow",
+    )
+    # Four active users in the period's last 30 days: three used Reports (core), one Exports.
+    reports = Feature.objects.create(key=f"reports-{account.pk}", name="Reports", is_core=True)
+    exports = Feature.objects.create(key=f"exports-{account.pk}", name="Exports")
+    users = [
+        EndUser.objects.create(account=account, external_id=f"u{account.pk}-{i}") for i in range(4)
+    ]
+    for i, user in enumerate(users):
+        day = end - dt.timedelta(days=i * 3)
+        EndUserDailyActivity.objects.create(end_user=user, account=account, date=day, events=5)
+        if i < 3:
+            EndUserFeatureDaily.objects.create(
+                end_user=user, account=account, feature=reports, date=day, events=4
+            )
+    EndUserFeatureDaily.objects.create(
+        end_user=users[3], account=account, feature=exports, date=end, events=1
+    )
+    # Used before the window: not counted.
+    EndUserFeatureDaily.objects.create(
+        end_user=users[3],
+        account=account,
+        feature=reports,
+        date=end - dt.timedelta(days=40),
+        events=9,
     )
     account.refresh_from_db()
     return World(account, main, addon, kept, new, last, (start, end), today)

@@ -110,7 +110,7 @@ def test_the_deck_has_the_slides_charts_and_figures(qbr, world):
     assert "7. Notable tickets and incidents" in texts and "8. Wins" in texts
     assert "Acme Rockets GmbH" in joined and "28,080.00 EUR" in joined
     charts = [shape.chart for slide in prs.slides for shape in slide.shapes if shape.has_chart]
-    assert len(charts) == 2  # active users and health (no feature usage: no adoption chart)
+    assert len(charts) == 3  # active users, health, feature adoption
     usage = charts[0]
     mau = next(s for s in usage.plots[0].series if s.name == "Monthly active users")
     values = [v for v in mau.values if v is not None]
@@ -125,25 +125,18 @@ def test_the_deck_has_the_slides_charts_and_figures(qbr, world):
     assert pictures
 
 
-def test_three_charts_include_feature_adoption_when_the_account_uses_features(qbr, world):
-    from metrics.models import AccountFeatureDailyUsage, Feature
-
-    feature = Feature.objects.create(key="reports", name="Reports", is_core=True)
-    end = world.period[1]
-    AccountFeatureDailyUsage.objects.create(
-        account=world.account, feature=feature, date=end, events=30, users=26
-    )
-    qbrs.qbr_prepare(qbr=qbr, actor=None, today=world.today)
+def test_the_adoption_chart_shows_each_features_share_of_active_users(qbr):
     _name, data = qbr_export(qbr=qbr, fmt=ExportFormat.PPTX)
     prs = Presentation(io.BytesIO(data))
     bars = [
         sh.chart
         for sl in prs.slides
         for sh in sl.shapes
-        if sh.has_chart and sh.chart.chart_type == 51
+        if sh.has_chart and sh.chart.chart_type == 51  # clustered columns
     ]
     assert len(bars) == 1
-    assert list(bars[0].plots[0].categories) == ["Reports"]
+    assert list(bars[0].plots[0].categories) == ["Reports", "Exports"]
+    assert list(bars[0].plots[0].series[0].values) == [75.0, 25.0]
 
 
 def test_customer_text_is_inert_in_the_pdf_the_deck_and_the_preview(qbr):

@@ -96,6 +96,11 @@ def test_kpis_health_support_and_sentiment_of_the_period(world):
     # NPS: 2 promoters, 1 detractor of 3; CSAT: 2 of 3 answered 4 or 5.
     assert (s["nps"], s["promoters"], s["detractors"], s["csat"]) == ("33.33", 2, 1, "66.67")
     assert [c["comment"] for c in s["comments"]] == ["Reports are slow"]
+    # Users of the feature ÷ active users over the last 30 days (SPEC §3).
+    assert [(f["feature"], f["users"], f["adoption"], f["core"]) for f in pack["adoption"]] == [
+        ("Reports", 3, "75.00", True),
+        ("Exports", 1, "25.00", False),
+    ]
 
 
 def test_risks_and_recommendations_follow_the_figures(world):

@@ -64,10 +64,10 @@ def _x_labels(labels: list[str], xs: list[float], *, every_one: bool = False) ->
     keep = [i for i in range(len(labels)) if i % every == 0]
     last = len(labels) - 1
     if keep[-1] != last:
-        # The last label is right-aligned: it needs a full label's width after the one before.
-        while keep and xs[last] - xs[keep[-1]] < LABEL_SPACE * 1.5:
-            keep.pop()
         keep.append(last)
+    # The last label is right-aligned: it needs a label and a half of room after the one before.
+    while len(keep) > 2 and xs[last] - xs[keep[-2]] < LABEL_SPACE * 1.5:
+        keep.pop(-2)
     out = []
     for i in keep:
         label, x = labels[i], xs[i]

@@ -20,7 +20,7 @@ help:
 	@echo "make run    start the platform with demo data (SQLite + built-in broker unless configured)"
 	@echo "make test   install test dependencies and run the whole suite (PostgreSQL + Redis)"
 	@echo "make lint   ruff, mypy on services/selectors, makemigrations --check"
-	@echo "make bench  page latency, ingestion events/s beside COPY, metric recalculation, health scoring, rule evaluation and event-to-score/task latency at $(BENCH_ACCOUNTS) accounts"
+	@echo "make bench  page latency, ingestion events/s beside COPY, metric recalculation, health scoring, rule evaluation, event-to-score/task latency and QBR decks at $(BENCH_ACCOUNTS) accounts"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,8 @@ bench: install
 	  $(PY) bench/health.py --accounts $(BENCH_ACCOUNTS)
 	DATABASE_URL=$(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/csplatform_bench) \
 	  $(PY) bench/rules.py --accounts $(BENCH_ACCOUNTS)
+	DATABASE_URL=$(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/csplatform_bench) \
+	  $(PY) bench/qbr.py --accounts $(BENCH_ACCOUNTS)
 
 messages: install
 	$(PY) manage.py makemessages -l ru --ignore=.venv --ignore=var

@@ -36,6 +36,8 @@ CSM_WRITABLE = {
     "health": ("healthoverride", "csmsentiment"),
     # Renewals are created from subscriptions; a CSM works and closes those of their accounts.
     "renewals": ("renewal", "counteroffer", "exitinterview"),
+    # A CSM prepares, holds and follows up the QBRs of their accounts and makes decks in batch.
+    "qbr": ("qbr", "qbrnextstep", "cadenceoverride", "batchjob"),
     # Rules, playbooks and webhooks are the CS Lead's (webhook endpoints the Admin's).
 }
 

@@ -7,6 +7,7 @@ REDIS_URL) and EMAIL_URL switches to PostgreSQL, Redis and SMTP.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import environ
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "health",
     "renewals",
     "playbooks",
+    "qbr",
 ]
 
 MIDDLEWARE = [
@@ -379,6 +381,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=6),
         "options": {"expires": 6 * 3600},
     },
+    # QBRs falling due become tasks; quiet accounts get their quarterly temperature check.
+    "qbr-cadence": {
+        "task": "qbr.tasks.qbr_cadence_run",
+        "schedule": crontab(minute=30, hour=6),
+        "options": {"expires": 6 * 3600},
+    },
+    "qbr-batches-purge": {
+        "task": "qbr.tasks.qbr_batches_purge",
+        "schedule": crontab(minute=45, hour=3),
+        "options": {"expires": 3600},
+    },
 }
 
 # Signals and metrics -------------------------------------------------------------------
@@ -484,6 +497,37 @@ if min(RENEWALS_CADENCE_DAYS, RENEWALS_CADENCE_FINAL_DAYS) < 1:
         "RENEWALS_CADENCE_DAYS and RENEWALS_CADENCE_FINAL_DAYS must be 1 or more."
     )
 
+# QBRs ----------------------------------------------------------------------------------
+# The company's logo (a PNG or JPEG file; PowerPoint takes no SVG) and colours on every
+# deck; empty: the platform's own logo.
+QBR_LOGO_PATH = env.str("QBR_LOGO_PATH", default="")
+QBR_PRIMARY_COLOR = env.str("QBR_PRIMARY_COLOR", default="#1F3A5F")
+QBR_ACCENT_COLOR = env.str("QBR_ACCENT_COLOR", default="#2A9D8F")
+# Accounts whose QBR falls due within this many days are on the "QBRs due" list, and get
+# a task this many days ahead (QBR_DUE_TASK_DAYS).
+QBR_DUE_WINDOW_DAYS = env.int("QBR_DUE_WINDOW_DAYS", default=30)
+QBR_DUE_TASK_DAYS = env.int("QBR_DUE_TASK_DAYS", default=14)
+# No QBR right after a new contract: the next one waits this many days after signing.
+QBR_NEW_CONTRACT_QUIET_DAYS = env.int("QBR_NEW_CONTRACT_QUIET_DAYS", default=60)
+# Touch models whose accounts are "quiet": a QBR twice a year and a quarterly temperature
+# check email to their primary contact (QBR_TEMPERATURE_CHECK).
+QBR_QUIET_TOUCH_MODELS = env.list("QBR_QUIET_TOUCH_MODELS", default=["tech"])
+QBR_TEMPERATURE_CHECK = env.bool("QBR_TEMPERATURE_CHECK", default=True)
+# Days a deck link in a follow-up email stays valid.
+QBR_DECK_LINK_DAYS = env.int("QBR_DECK_LINK_DAYS", default=30)
+# Largest batch of decks, in accounts; zips of finished batches are kept this many days.
+QBR_BATCH_MAX_ACCOUNTS = env.int("QBR_BATCH_MAX_ACCOUNTS", default=500)
+QBR_BATCH_RETENTION_DAYS = env.int("QBR_BATCH_RETENTION_DAYS", default=14)
+for _name in ("QBR_PRIMARY_COLOR", "QBR_ACCENT_COLOR"):
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must be a colour like #1F3A5F.")
+if QBR_LOGO_PATH and Path(QBR_LOGO_PATH).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+    raise ImproperlyConfigured("QBR_LOGO_PATH must name a PNG or JPEG file.")
+if min(QBR_DUE_WINDOW_DAYS, QBR_DECK_LINK_DAYS, QBR_BATCH_MAX_ACCOUNTS) < 1:
+    raise ImproperlyConfigured(
+        "QBR_DUE_WINDOW_DAYS, QBR_DECK_LINK_DAYS and QBR_BATCH_MAX_ACCOUNTS must be 1 or more."
+    )
+
 # Cache ---------------------------------------------------------------------------------
 CACHES = {
     "default": env.cache_url(
@@ -559,6 +603,10 @@ SPECTACULAR_SETTINGS = {
         "RunSourceEnum": "playbooks.choices.RunSource",
         "MatchOutcomeEnum": "playbooks.choices.MatchOutcome",
         "ActionKindEnum": "playbooks.choices.ActionKind",
+        "QbrStatusEnum": "qbr.choices.QbrStatus",
+        "QbrKindEnum": "qbr.choices.QbrKind",
+        "QbrStepSideEnum": "qbr.choices.StepSide",
+        "OnboardingTaskSideEnum": "onboarding.choices.TaskSide",
     },
     "TAGS": [
         {"name": "accounts", "description": "Customer accounts."},
@@ -581,6 +629,11 @@ SPECTACULAR_SETTINGS = {
             "description": "Rules, their preview and run log, and the trigger catalogue (SPEC §5).",
         },
         {"name": "notifications", "description": "My in-app notifications."},
+        {
+            "name": "qbrs",
+            "description": "QBRs and EBRs: prep packs, documents (PDF, PowerPoint), follow-up, "
+            "and the accounts whose QBR falls due (SPEC §8).",
+        },
     ],
 }
 
@@ -614,5 +667,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+        # WeasyPrint logs every layout step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

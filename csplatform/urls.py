@@ -39,6 +39,7 @@ urlpatterns = [
     path("health/", include("health.urls")),
     path("playbooks/", include("playbooks.urls")),
     path("renewals/", include("renewals.urls")),
+    path("qbr/", include("qbr.urls")),
     path("", include("accounts.urls")),
 ]
 

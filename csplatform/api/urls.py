@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("health.api.urls")),
     path("", include("renewals.api.urls")),
     path("", include("playbooks.api.urls")),
+    path("", include("qbr.api.urls")),
 ]

@@ -201,12 +201,21 @@ def test_password_reset_does_not_reveal_whether_an_account_exists(client, alice)
     assert page(unknown) == page(known)
 
 
-def test_a_double_submitted_reset_sends_one_email(client, alice):
-    client.post(reverse("password_reset"), {"email": "alice@example.com"})
-    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+def test_a_double_submitted_reset_sends_one_email(client, alice, monkeypatch):
+    import datetime as dt
 
-    # The same token (same second, same password) means the same idempotency key.
+    from csplatform import forms
+
+    clock = [dt.datetime(2026, 3, 2, 9, 15, 59, 800000, tzinfo=dt.UTC)]
+    monkeypatch.setattr(forms.timezone, "now", lambda: clock[0])
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    clock[0] += dt.timedelta(milliseconds=300)  # across a second boundary
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    # Within the minute: one email. A minute later: a fresh one.
     assert OutboundEmail.objects.count() == 1
+    clock[0] += dt.timedelta(minutes=1)
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert OutboundEmail.objects.count() == 2
 
 
 # Notification preferences -----------------------------------------------------------------

@@ -206,7 +206,7 @@ def test_a_double_submitted_reset_sends_one_email(client, alice, monkeypatch):
 
     from csplatform import forms
 
-    clock = [dt.datetime(2026, 3, 2, 9, 15, 59, 800000, tzinfo=dt.UTC)]
+    clock = [dt.datetime(2026, 3, 2, 9, 15, 30, 800000, tzinfo=dt.UTC)]
     monkeypatch.setattr(forms.timezone, "now", lambda: clock[0])
     client.post(reverse("password_reset"), {"email": "alice@example.com"})
     clock[0] += dt.timedelta(milliseconds=300)  # across a second boundary

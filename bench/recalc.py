@@ -42,7 +42,9 @@ ROLLUPS = [
     "DELETE FROM metrics_surveyresponse WHERE external_id LIKE 'bench-%%'",
     "DELETE FROM metrics_ticket WHERE external_id LIKE 'bench-%%'",
     "DELETE FROM metrics_enduser WHERE external_id LIKE 'bench-%%'",
-    "DELETE FROM metrics_feature WHERE key LIKE 'bench-%%'",
+    # Only this script's features: bench/ingest.py keeps its own (bench-feature-N, with
+    # event mappings) in the same database.
+    "DELETE FROM metrics_feature WHERE key ~ '^bench-[0-9]+$'",
     """INSERT INTO metrics_feature (key, name, description, release_date, is_core, is_key, plans)
        SELECT 'bench-' || g, 'Feature ' || g, '', %(first)s::date + (g * 7), g <= 4, g = 1, '[]'
        FROM generate_series(1, 10) g""",

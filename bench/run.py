@@ -32,6 +32,10 @@ sys.path.insert(0, str(ROOT))
 PY = sys.executable
 TARGET_P95_MS = 150.0
 TARGET_QUERIES = 15
+# The 360 page adds the panels of the other apps at a fixed cost each (metrics 3,
+# onboarding 2, health 4, renewals 1, QBRs 2): the ceiling of
+# accounts/tests/test_view_queries.py.
+TARGET_QUERIES_360 = TARGET_QUERIES + 12
 
 
 def free_port() -> int:
@@ -194,8 +198,8 @@ def main() -> int:
             ("account list, sorted by MRR", "/accounts/?ordering=-mrr"),
             ("account list, search", "/accounts/?q=tech"),
             ("account list, page 50", "/accounts/?page=50"),
-            ("account 360 (alice's largest)", f"/accounts/{account_id}/"),
-            ("account 360 (longest timeline)", f"/accounts/{big_id}/"),
+            ("account 360 (alice's largest)", f"/accounts/{account_id}/", TARGET_QUERIES_360),
+            ("account 360 (longest timeline)", f"/accounts/{big_id}/", TARGET_QUERIES_360),
             ("my book", "/"),
             ("task list", "/tasks/"),
         ]
@@ -207,17 +211,18 @@ def main() -> int:
         print(header)
         print("-" * len(header))
         worst = 0.0
-        for label, path in pages:
+        for label, path, *budget in pages:
             p50, p95, worst_ms, queries = measure(session, base + path, args.repeat)
             ratio = p95 / TARGET_P95_MS
             worst = max(worst, ratio)
-            flag = "" if ratio <= 1 and queries <= TARGET_QUERIES else "  ✗"
+            flag = "" if ratio <= 1 and queries <= (budget or [TARGET_QUERIES])[0] else "  ✗"
             print(
                 f"{label:34} {p50:8.1f} {p95:8.1f} {worst_ms:8.1f} {queries:8d} {ratio:10.2f}×{flag}"
             )
         print()
         print(
-            f"targets: p95 under {TARGET_P95_MS:.0f} ms and at most {TARGET_QUERIES} queries per page; "
+            f"targets: p95 under {TARGET_P95_MS:.0f} ms and at most {TARGET_QUERIES} queries per page"
+            f" ({TARGET_QUERIES_360} with the other apps' panels on the 360 page); "
             f"worst p95 is {worst:.2f}× the target"
         )
     finally:

@@ -665,13 +665,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"once": {"()": "csplatform.log_filters.OncePerProcess"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "axes": {"level": "WARNING"},
-        # WeasyPrint logs every layout step of every PDF at INFO.
-        "weasyprint": {"level": "WARNING"},
+        # WeasyPrint logs every layout step of every PDF at INFO, and repeats its warnings
+        # for every document.
+        "weasyprint": {"level": "WARNING", "filters": ["once"]},
         "fontTools": {"level": "WARNING"},
     },
 }

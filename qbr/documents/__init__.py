@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -325,11 +326,15 @@ def draft_narrative(prep: dict[str, Any]) -> dict[str, str]:
     health = prep["health"]
     lines = []
     if health.get("end") is not None:
-        change, _trend = _change(health.get("start"), health.get("end"), "score")
-        lines.append(
-            _("Health stands at %(score)s (%(change)s over the period).")
-            % {"score": fmt_number(health["end"]), "change": change}
-        )
+        score = fmt_number(health["end"])
+        if health.get("start") is None:  # no score yet when the period began
+            lines.append(_("Health stands at %(score)s.") % {"score": score})
+        else:
+            change, _trend = _change(health["start"], health["end"], "score")
+            lines.append(
+                _("Health stands at %(score)s (%(change)s over the period).")
+                % {"score": score, "change": change}
+            )
     mau = kpis["mau"]
     if mau["end"] is not None:
         lines.append(
@@ -418,15 +423,13 @@ def _kpi_tiles(prep: dict[str, Any]) -> list[Kpi]:
         )
     )
     sentiment = prep["sentiment"]
-    nps = sentiment["nps"] if sentiment["nps"] is not None else kpis["nps_365d"]["end"]
-    tiles.append(
-        Kpi(
-            _("NPS"),
-            fmt_number(nps),
-            ngettext("%(n)s answer", "%(n)s answers", sentiment["nps_responses"])
-            % {"n": sentiment["nps_responses"]},
-        )
-    )
+    if sentiment["nps"] is not None:
+        n = sentiment["nps_responses"]
+        nps = sentiment["nps"]
+        basis = ngettext("%(n)s answer in the period", "%(n)s answers in the period", n) % {"n": n}
+    else:  # nobody answered during the period: the rolling figure, said to be one
+        nps, basis = kpis["nps_365d"]["end"], _("last 12 months")
+    tiles.append(Kpi(_("NPS"), fmt_number(nps), basis))
     renewal_on = prep["contract"]["renewal_date"]
     if renewal_on:
         days = (
@@ -843,7 +846,7 @@ def build_document(
         account_name=prep["account"]["name"],
         kind_label=kind_label,
         period_label=f"{fmt_date(period['start'])} – {fmt_date(period['end'])}",
-        date_label=fmt_date(meeting_on or period["as_of"]),
+        date_label=fmt_date(meeting_on) if meeting_on else _("to be agreed"),
         prepared_by=prepared_by or prep["account"].get("owner") or "",
         attendees=attendees or [],
         sections=sections,
@@ -860,7 +863,7 @@ def qbr_document(qbr: Any, prep: dict[str, Any] | None = None) -> Document:
         f"{c.first_name} {c.last_name}".strip() + (f", {c.title}" if c.title else "")
         for c in qbr.attendee_contacts.all()
     ] + [u.get_full_name() or u.username for u in qbr.attendee_users.all()]
-    meeting = qbr.held_on or (qbr.scheduled_at.date() if qbr.scheduled_at else None)
+    meeting = qbr.held_on or (timezone.localdate(qbr.scheduled_at) if qbr.scheduled_at else None)
     return build_document(
         prep=prep or qbr.prep,
         kind=qbr.kind,

@@ -102,7 +102,10 @@ class Deck:
         size: int = 15,
         numbered: bool = False,
         title: str = "",
+        plain: bool = False,
     ) -> None:
+        """Items as a bulleted or numbered list under an optional title; `plain`: a
+        placeholder sentence, greyed and without a marker."""
         box = slide.shapes.add_textbox(left, top, width, height)
         tf = box.text_frame
         tf.word_wrap = True
@@ -116,6 +119,9 @@ class Deck:
             p = tf.paragraphs[0] if first else tf.add_paragraph()
             first = False
             p.space_after = Pt(6)
+            if plain:
+                styled(p.add_run(), item, size, GREY)
+                continue
             styled(p.add_run(), f"{n}. " if numbered else "• ", size, self.accent, bold=True)
             styled(p.add_run(), item, size, DARK)
 
@@ -569,6 +575,7 @@ class Deck:
             size=size,
             numbered=block.numbered,
             title=block.title,
+            plain=not block.items,
         )
 
     def build(self) -> bytes:

@@ -230,3 +230,51 @@ def test_a_period_change_drops_the_prepared_figures(qbr, alice):
     qbrs.qbr_update(qbr=qbr, actor=alice, period_end=qbr.period_end - dt.timedelta(days=1))
     qbr.refresh_from_db()
     assert qbr.prep == {} and qbr.status == "planned"
+
+
+def test_a_qbr_without_a_date_says_its_meeting_is_to_be_agreed(qbr):
+    assert qbr.scheduled_at is None and qbr.held_on is None
+    assert qbr_document(qbr).date_label == "to be agreed"
+
+
+def test_the_meeting_date_is_the_day_where_the_reader_is(qbr):
+    from django.utils import timezone
+
+    qbr.scheduled_at = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC)
+    with timezone.override("Europe/Berlin"):  # 00:30 on the 11th there
+        assert qbr_document(qbr).date_label == "March 11, 2026"
+    with timezone.override("America/New_York"):
+        assert qbr_document(qbr).date_label == "March 10, 2026"
+
+
+def test_the_draft_leaves_out_a_health_change_it_cannot_know(qbr):
+    from qbr.documents import draft_narrative
+
+    prep = {**qbr.prep, "health": {**qbr.prep["health"], "start": None, "end": 72}}
+    summary = draft_narrative(prep)["summary"]
+    assert "Health stands at 72." in summary and "—" not in summary
+    prep["health"]["start"] = 70
+    assert "Health stands at 72 (+2.0 pts over the period)." in draft_narrative(prep)["summary"]
+
+
+def test_the_deck_shows_the_next_steps_placeholder_as_a_sentence_not_step_one(qbr):
+    assert not qbr.next_steps.exists()
+    _name, data = qbr_export(qbr=qbr, fmt=ExportFormat.PPTX)
+    texts = pptx_texts(Presentation(io.BytesIO(data)))
+    assert "Next steps\nNext steps are agreed at the meeting." in texts
+    assert not any("1. Next steps are agreed" in t for t in texts)
+
+
+def test_the_nps_tile_says_which_nps_it_shows(qbr):
+    def nps_tile(prep):
+        summary = next(s for s in qbr_document(qbr, prep).sections if s.key == "summary")
+        return next(k for k in summary.kpis if k.label == "NPS")
+
+    prep = {**qbr.prep, "sentiment": {**qbr.prep["sentiment"], "nps": 50, "nps_responses": 2}}
+    tile = nps_tile(prep)
+    assert (tile.value, tile.note) == ("50", "2 answers in the period")
+
+    prep["sentiment"] = {**prep["sentiment"], "nps": None, "nps_responses": 0}
+    prep["kpis"] = [{**k, "end": 33} if k["key"] == "nps_365d" else k for k in qbr.prep["kpis"]]
+    tile = nps_tile(prep)
+    assert (tile.value, tile.note) == ("33", "last 12 months")

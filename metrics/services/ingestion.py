@@ -202,10 +202,18 @@ user_day AS (
     RETURNING r.end_user_id, r.date, r.{active} AS active_now
 ),
 new_active AS (
-    SELECT i.account_id, i.day, count(*) AS users
-    FROM user_day_in i JOIN user_day d ON d.end_user_id = i.end_user_id AND d.date = i.day
-    WHERE i.{active} > 0 AND d.active_now = i.{active}
-    GROUP BY i.account_id, i.day
+    -- Users active for the first time that day: their stored count is this batch's. A
+    -- grouped UNION ALL rather than a join of the two CTEs, whose unknown sizes made the
+    -- planner loop over one for every row of the other.
+    SELECT account_id, day, count(*) AS users
+    FROM (SELECT max(account_id) AS account_id, day
+          FROM (SELECT end_user_id, day, account_id, {active} AS n
+                FROM user_day_in WHERE {active} > 0
+                UNION ALL
+                SELECT end_user_id, date, NULL, active_now FROM user_day) both_sides
+          GROUP BY end_user_id, day
+          HAVING count(*) = 2 AND min(n) = max(n)) first_today
+    GROUP BY account_id, day
 ),
 account_day AS (
     INSERT INTO metrics_accountdailyusage AS r (account_id, date, events, core_events, active_users)

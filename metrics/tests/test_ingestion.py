@@ -142,6 +142,21 @@ def test_active_events_setting_decides_who_is_active(catalogue, northwind, setti
     assert (day2.core_events, day2.active_users) == (0, 0)
 
 
+def test_a_user_becomes_active_in_a_later_batch_of_the_same_day_and_counts_once(
+    catalogue, northwind, settings
+):
+    settings.ACTIVE_EVENTS = ["Exported"]
+    ingest([group("g1", "dan", "CRM-1", DAY1), track("t1", "dan", "Report Built", DAY1, 9)])
+    day1 = AccountDailyUsage.objects.get(account=northwind, date=DAY1)
+    assert (day1.events, day1.core_events, day1.active_users) == (1, 0, 0)  # not yet active
+    ingest([track("t2", "dan", "Exported", DAY1, 10), track("t3", "dan", "Exported", DAY1, 11)])
+    day1.refresh_from_db()
+    assert (day1.events, day1.core_events, day1.active_users) == (3, 2, 1)
+    ingest([track("t4", "dan", "Exported", DAY1, 12)])  # already active that day
+    day1.refresh_from_db()
+    assert (day1.events, day1.core_events, day1.active_users) == (4, 3, 1)
+
+
 # De-duplication -------------------------------------------------------------------------
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import HttpResponse, StreamingHttpResponse
@@ -24,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Account
-from accounts.views import AuthedHttpRequest, _add_service_errors, _require, account_for_edit
+from accounts.views import AuthedHttpRequest, _require, _save_or_render, account_for_edit
 from csplatform.exports import csv_response
 from csplatform.roles import can_edit_owned
 from health import selectors
@@ -104,40 +103,31 @@ def explain(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
 
 # Overrides and sentiment ----------------------------------------------------------------
 
-
-def _form_page(
-    request: AuthedHttpRequest, account: Account, form: Any, title: str, status: int = 200
-) -> HttpResponse:
-    return render(
-        request,
-        "health/form.html",
-        {"account": account, "form": form, "title": title},
-        status=status,
-    )
+FORM = "health/form.html"
 
 
 @login_required
 def override_set(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     form = OverrideForm(request.POST or None)
-    title = _("Override the health score of %(account)s") % {"account": account.name}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                overrides.override_set(
-                    account=account,
-                    score=form.cleaned_data["score"],
-                    reason=form.cleaned_data["reason"],
-                    expires_on=form.cleaned_data["expires_on"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            else:
-                messages.success(request, _("The health score is overridden."))
-                return redirect(_panel_url(account.pk))
-        return _form_page(request, account, form, title, status=400)
-    return _form_page(request, account, form, title)
+    return _save_or_render(
+        request,
+        form,
+        lambda: overrides.override_set(
+            account=account,
+            score=form.cleaned_data["score"],
+            reason=form.cleaned_data["reason"],
+            expires_on=form.cleaned_data["expires_on"],
+            actor=request.user,
+        ),
+        success_url=_panel_url(account.pk),
+        success_message=_("The health score is overridden."),
+        context={
+            "account": account,
+            "title": _("Override the health score of %(account)s") % {"account": account.name},
+        },
+        template=FORM,
+    )
 
 
 @login_required
@@ -154,24 +144,24 @@ def override_remove(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 def sentiment_set(request: AuthedHttpRequest, account_pk: int) -> HttpResponse:
     account = account_for_edit(request, account_pk)
     form = SentimentForm(request.POST or None)
-    title = _("Your sentiment on %(account)s") % {"account": account.name}
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                overrides.sentiment_set(
-                    account=account,
-                    sentiment=form.cleaned_data["sentiment"],
-                    reason=form.cleaned_data["reason"],
-                    expires_on=form.cleaned_data["expires_on"],
-                    actor=request.user,
-                )
-            except ValidationError as exc:
-                _add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Your sentiment is recorded."))
-                return redirect(_panel_url(account.pk))
-        return _form_page(request, account, form, title, status=400)
-    return _form_page(request, account, form, title)
+    return _save_or_render(
+        request,
+        form,
+        lambda: overrides.sentiment_set(
+            account=account,
+            sentiment=form.cleaned_data["sentiment"],
+            reason=form.cleaned_data["reason"],
+            expires_on=form.cleaned_data["expires_on"],
+            actor=request.user,
+        ),
+        success_url=_panel_url(account.pk),
+        success_message=_("Your sentiment is recorded."),
+        context={
+            "account": account,
+            "title": _("Your sentiment on %(account)s") % {"account": account.name},
+        },
+        template=FORM,
+    )
 
 
 @login_required

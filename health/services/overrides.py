@@ -103,21 +103,13 @@ def override_set(
 
 def override_remove(*, override: HealthOverride, actor: User | None) -> None:
     """End an override now; the computed score counts again."""
-    with transaction.atomic():
-        updated = HealthOverride.objects.filter(pk=override.pk, ended_at__isnull=True).update(
-            ended_at=timezone.now(), end_reason="removed"
-        )
-        if not updated:
-            return
-        activity_record(
-            account_id=override.account_id,
-            kind=ActivityKind.SYSTEM,
-            subject=_("Health override removed: the computed score counts again"),
-            author=actor,
-            source=SOURCE,
-            metadata={"override": override.pk},
-        )
-        health_rescore(account_ids=[override.account_id])
+    _remove(
+        HealthOverride,
+        override,
+        subject=_("Health override removed: the computed score counts again"),
+        key="override",
+        actor=actor,
+    )
 
 
 def sentiment_set(
@@ -155,8 +147,21 @@ def sentiment_set(
 
 
 def sentiment_remove(*, record: CsmSentiment, actor: User | None) -> None:
+    _remove(CsmSentiment, record, subject=_("CSM sentiment removed"), key="sentiment", actor=actor)
+
+
+def _remove(
+    model: type[HealthOverride] | type[CsmSentiment],
+    record: HealthOverride | CsmSentiment,
+    *,
+    subject: str,
+    key: str,
+    actor: User | None,
+) -> None:
+    """End an override or a sentiment now, say so on the timeline and rescore the account;
+    a second call finds it ended and does nothing."""
     with transaction.atomic():
-        updated = CsmSentiment.objects.filter(pk=record.pk, ended_at__isnull=True).update(
+        updated = model.objects.filter(pk=record.pk, ended_at__isnull=True).update(
             ended_at=timezone.now(), end_reason="removed"
         )
         if not updated:
@@ -164,10 +169,10 @@ def sentiment_remove(*, record: CsmSentiment, actor: User | None) -> None:
         activity_record(
             account_id=record.account_id,
             kind=ActivityKind.SYSTEM,
-            subject=_("CSM sentiment removed"),
+            subject=subject,
             author=actor,
             source=SOURCE,
-            metadata={"sentiment": record.pk},
+            metadata={key: record.pk},
         )
         health_rescore(account_ids=[record.account_id])
 

@@ -10,11 +10,10 @@ CS Lead (or Admin) every QBR (SPEC §0).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import (
@@ -69,15 +68,8 @@ FORM = "qbr/form.html"
 
 
 def qbr_reader(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Logged in with a role that reads QBRs (every role does)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthedHttpRequest, *args: Any, **kwargs: Any) -> Any:
-        _require(request.user.has_perm("qbr.view_qbr"))
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    """Logged in with a role that reads QBRs (every role does). Anonymous users go to the login page, others without it get a 403."""
+    return login_required(permission_required("qbr.view_qbr", raise_exception=True)(view))
 
 
 def qbr_for_change(request: AuthedHttpRequest, pk: int) -> Qbr:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -56,15 +55,8 @@ RETENTION_PERIODS = {Period.MONTH: 12, Period.QUARTER: 8}
 
 
 def renewals_reader(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Logged in with a role that reads renewals (every role does; a user without one not)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: AuthedHttpRequest, *args: Any, **kwargs: Any) -> Any:
-        _require(request.user.has_perm("renewals.view_renewal"))
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    """Logged in with a role that reads renewals (every role does; a user without one not). Anonymous users go to the login page, others without it get a 403."""
+    return login_required(permission_required("renewals.view_renewal", raise_exception=True)(view))
 
 
 def renewal_for_change(request: AuthedHttpRequest, pk: int) -> Renewal:

@@ -8,6 +8,24 @@ from rest_framework import serializers
 from playbooks.choices import ActionKind
 from playbooks.models import Notification, Rule, RuleAction, RuleMatch, RuleRun
 
+# What a client writes of a rule; reading adds its id and timestamps.
+RULE_FIELDS = [
+    "name",
+    "description",
+    "trigger",
+    "params",
+    "mode",
+    "tiers",
+    "touch_models",
+    "business_models",
+    "lifecycle_stages",
+    "min_mrr",
+    "max_mrr",
+    "tags",
+    "cooldown_days",
+    "actions",
+]
+
 
 class RuleActionSerializer(serializers.ModelSerializer):
     class Meta:
@@ -21,26 +39,7 @@ class RuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Rule
-        fields = [
-            "id",
-            "name",
-            "description",
-            "trigger",
-            "params",
-            "mode",
-            "tiers",
-            "touch_models",
-            "business_models",
-            "lifecycle_stages",
-            "min_mrr",
-            "max_mrr",
-            "tags",
-            "cooldown_days",
-            "actions",
-            "created_at",
-            "updated_at",
-            "last_run_at",
-        ]
+        fields = ["id", *RULE_FIELDS, "created_at", "updated_at", "last_run_at"]
         read_only_fields = fields
 
 
@@ -68,22 +67,7 @@ class RuleWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Rule
-        fields = [
-            "name",
-            "description",
-            "trigger",
-            "params",
-            "mode",
-            "tiers",
-            "touch_models",
-            "business_models",
-            "lifecycle_stages",
-            "min_mrr",
-            "max_mrr",
-            "tags",
-            "cooldown_days",
-            "actions",
-        ]
+        fields = RULE_FIELDS
         # Uniqueness and the rest are checked by the service, with the same messages.
         validators: list = []
         extra_kwargs = {"name": {"validators": []}}

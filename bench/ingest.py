@@ -5,8 +5,10 @@ Starts gunicorn (2 workers) on the database at DATABASE_URL, creates a source, l
 end users to existing accounts with `group` calls, then posts EVENTS track events in
 batches of 100 from a few concurrent clients and reports events per second. In the same
 run it COPYs the same number of rows straight into metrics_event and reports PostgreSQL's
-own rate, the ceiling no HTTP ingestion can pass. Finally it checks that every event was
-stored once and that the rollups add up.
+own rate, the ceiling no HTTP ingestion can pass. The requests leave their usage waiting
+for the rollups; a thread folds it in every ROLLUP_FOLD_SECONDS meanwhile, as beat does, and
+the run also reports the rate until the last event is in the rollups. Finally it checks
+that every event was stored once and that the rollups add up.
 
     make bench                            # after the account pages benchmark
     DATABASE_URL=... python bench/ingest.py --events 100000
@@ -26,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,6 +85,77 @@ def group_batches(run: str, users: int, account_ids: list[str]) -> list[bytes]:
     return bodies
 
 
+@dataclass(frozen=True)
+class Folds:
+    count: int
+    seconds: float
+    events: int
+    last: float
+    rolled_rate: float
+    # CPU time per 1,000 events of each kind of process, while the requests and folds ran.
+    cpu_ms_per_1000: dict[str, float]
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by PostgreSQL, gunicorn and this process (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if name == "postgres" or name.startswith("postgres"):
+            # Backends are titled "postgres: <cluster>: <user> <db> <client> …".
+            kind = (
+                "PostgreSQL"
+                if b"127.0.0.1" in cmdline or b"[local]" in cmdline
+                else ("PostgreSQL background (WAL, checkpoints, autovacuum)")
+            )
+        elif b"gunicorn" in cmdline:
+            kind = "gunicorn"
+        elif int(pid) == os.getpid():
+            kind = "load generator and folds (this process)"
+        else:
+            continue
+        totals[kind] = totals.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
+class Folder(threading.Thread):
+    """Folds waiting usage into the rollups every `interval` seconds, as beat does."""
+
+    def __init__(self, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.count = 0
+        self.events = 0
+        self.seconds = 0.0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from metrics.services.ingestion import rollups_fold
+
+        try:
+            while not self._stop_event.wait(self.interval):
+                started = time.perf_counter()
+                self.events += rollups_fold().events
+                self.seconds += time.perf_counter() - started
+                self.count += 1
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [
@@ -116,23 +190,28 @@ def post_all(port: int, auth: str, bodies: list[bytes], clients: int) -> float:
     failures: list[str] = []
 
     def worker() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                body = queue.pop()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request(
-                "POST",
-                "/v1/batch",
-                body=body,
-                headers={"Content-Type": "application/json", "Authorization": auth},
-            )
-            response = conn.getresponse()
-            data = response.read()
+        # One keep-alive connection per client, as Segment's libraries keep theirs.
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                conn.request(
+                    "POST",
+                    "/v1/batch",
+                    body=body,
+                    headers={"Content-Type": "application/json", "Authorization": auth},
+                )
+                response = conn.getresponse()
+                data = response.read()
+                if response.status != 200:
+                    failures.append(f"{response.status} {data[:200]!r}")
+                if response.will_close:
+                    conn.close()
+        finally:
             conn.close()
-            if response.status != 200:
-                failures.append(f"{response.status} {data[:200]!r}")
 
     started = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -200,6 +279,8 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
+
     from accounts.models import Account
     from metrics.models import Feature
     from metrics.services import ingestion as services
@@ -233,18 +314,37 @@ def main() -> int:
     try:
         post_all(port, auth, groups, args.clients)
         post_all(port, auth, bodies[:20], args.clients)  # warm up both workers
+        services.rollups_fold()
+        # The fold runs beside the requests every ROLLUP_FOLD_SECONDS, as beat runs it.
+        folder = Folder(settings.ROLLUP_FOLD_SECONDS)
+        cpu_before = cpu_seconds()
+        folder.start()
         elapsed = post_all(port, auth, bodies[20:], args.clients)
+        folder.stop()
+        started = time.perf_counter()
+        last = services.rollups_fold()
+        last_fold = time.perf_counter() - started
+        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
         sent = args.events - 20 * BATCH
         rate = sent / elapsed
+        rolled_rate = sent / (elapsed + last_fold)
         retry = post_all(port, auth, bodies[20:120], args.clients)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
+    folds = Folds(
+        count=folder.count + 1,
+        seconds=folder.seconds + last_fold,
+        events=folder.events + last.events,
+        last=last_fold,
+        rolled_rate=rolled_rate,
+        cpu_ms_per_1000={k: v * 1000 / (sent / 1000) for k, v in cpu.items()},
+    )
 
     copy = copy_rate(url, run, sent, source.pk)
 
     try:
-        return report(url, run, args, rate, retry, copy)
+        return report(url, run, args, rate, retry, copy, folds)
     finally:
         cleanup(url, run, source.pk)
 
@@ -274,7 +374,13 @@ def cleanup(url: str, run: str, source_id: int) -> None:
 
 
 def report(
-    url: str, run: str, args: argparse.Namespace, rate: float, retry: float, copy: float
+    url: str,
+    run: str,
+    args: argparse.Namespace,
+    rate: float,
+    retry: float,
+    copy: float,
+    folds: Folds,
 ) -> int:
     with psycopg.connect(url) as conn:
         stored = conn.execute(
@@ -299,6 +405,10 @@ def report(
     print("-" * len(header))
     flag = "" if rate >= TARGET else "  ✗"
     print(f"{'POST /v1/batch (Segment format)':44} {rate:10,.0f} {TARGET:8,d}{flag}")
+    flag = "" if folds.rolled_rate >= TARGET else "  ✗"
+    print(
+        f"{'  until the last one is in the rollups':44} {folds.rolled_rate:10,.0f} {TARGET:8,d}{flag}"
+    )
     print(f"{'  same 10,000 again (all duplicates)':44} {10_000 / retry:10,.0f}")
     print(f"{'PostgreSQL COPY into metrics_event':44} {copy:10,.0f}")
     print()
@@ -306,6 +416,13 @@ def report(
         f"HTTP ingestion runs at {rate / copy:.0%} of PostgreSQL's COPY rate into the same "
         f"table, in the same run."
     )
+    print(
+        f"rollups: {folds.count} folds beside the requests took {folds.seconds:.1f} s for "
+        f"{folds.events:,} events; the last one, after the last request, {folds.last:.2f} s"
+    )
+    if folds.cpu_ms_per_1000:
+        parts = ", ".join(f"{k} {v:.0f} ms" for k, v in sorted(folds.cpu_ms_per_1000.items()))
+        print(f"CPU per 1,000 events: {parts}")
     ok = stored == args.events and rolled == args.events
     print(
         f"check: {stored:,} events stored for {args.events:,} sent; rollups count {rolled:,} "

@@ -257,6 +257,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # seconds, once their changes are ACCOUNT_REFRESH_DEBOUNCE_SECONDS old (a burst costs one).
 ACCOUNT_REFRESH_SECONDS = env.float("ACCOUNT_REFRESH_SECONDS", default=15.0)
 ACCOUNT_REFRESH_DEBOUNCE_SECONDS = env.float("ACCOUNT_REFRESH_DEBOUNCE_SECONDS", default=10.0)
+# Usage sent to the tracking API reaches the daily rollups within this many seconds (it is
+# added in bulk, many batches at a time, which is what lets ingestion keep up).
+ROLLUP_FOLD_SECONDS = env.float("ROLLUP_FOLD_SECONDS", default=5.0)
 # The one place where periodic jobs are declared; django-celery-beat loads them at start.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
@@ -283,6 +286,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metrics.tasks.ingestion.events_purge_expired",
         "schedule": crontab(minute=40, hour=3),
         "options": {"expires": 6 * 3600},
+    },
+    "metrics-rollups-fold": {
+        "task": "metrics.tasks.ingestion.rollups_fold",
+        "schedule": ROLLUP_FOLD_SECONDS,
+        "options": {"expires": ROLLUP_FOLD_SECONDS},
     },
     "metrics-refresh-changed-accounts": {
         "task": "metrics.tasks.engine.account_figures_refresh_changed",

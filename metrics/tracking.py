@@ -32,6 +32,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from metrics.jsonwire import dumps as _dumps
+
 USAGE_TYPES = frozenset({"track", "page", "screen"})
 STORED_TYPES = frozenset({"track", "page", "screen", "identify", "group"})
 KNOWN_TYPES = STORED_TYPES | {"alias"}
@@ -40,8 +42,6 @@ MAX_NAME = 200
 MAX_GROUP_ID = 100
 # Events stamped further ahead than this are clamped to the time they arrived.
 FUTURE_TOLERANCE = timedelta(days=1)
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Invalid(Exception):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from typing import Any
 
@@ -33,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from metrics import jsonwire
 from metrics.services import ingestion as services
 from metrics.tracking import Invalid, Message, batch_parse, parse_time
 
@@ -118,7 +118,7 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
     if body is None:
         return _too_large(limit)
     try:
-        payload = json.loads(body)
+        payload = jsonwire.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "invalid_json", _("The body is not valid JSON."))
     if not isinstance(payload, dict):
@@ -176,7 +176,7 @@ def _handle(request: HttpRequest, kind: str) -> JsonResponse:
     # The insert checks the key itself: one round trip for the whole request.
     try:
         result = services.events_ingest(
-            messages=messages, write_key=write_key, received_at=received_at
+            messages=messages, write_key=write_key, received_at=received_at, defer_rollups=True
         )
     except services.IngestionUnavailable as exc:
         # 503: clients keep the messages and retry, as for any outage.

@@ -82,7 +82,9 @@ class EventBulkView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            result = services.events_ingest(messages=messages, received_at=received_at)
+            result = services.events_ingest(
+                messages=messages, received_at=received_at, defer_rollups=True
+            )
         except services.IngestionUnavailable as exc:
             unavailable = exceptions.APIException(str(exc), code="unavailable")
             unavailable.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -8,6 +8,7 @@ from .ingestion import (
     Event,
     Feature,
     FeatureEvent,
+    PendingUsage,
     Source,
 )
 from .snapshots import AccountChange, AccountDailyMetrics, MetricSnapshot, MrrMovement
@@ -25,6 +26,7 @@ __all__ = [
     "FeatureEvent",
     "MetricSnapshot",
     "MrrMovement",
+    "PendingUsage",
     "Source",
     "SurveyResponse",
     "SurveySchedule",

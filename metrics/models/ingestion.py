@@ -165,6 +165,27 @@ class Event(models.Model):
         return f"{self.type} {self.name} @ {self.timestamp:%Y-%m-%d %H:%M}"
 
 
+class PendingUsage(models.Model):
+    """A usage event stored by the tracking API and not yet added to the daily rollups.
+
+    The API writes the event and this narrow row in one statement; `rollups_fold`
+    (metrics.services.ingestion) deletes the waiting rows a few seconds later and adds
+    them to the four rollups in one set-based statement, in the same transaction, so every
+    event is counted exactly once however the two interleave. Ids are plain integers, not
+    relations: the fold skips rows whose account was deleted meanwhile.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField()
+    end_user_id = models.BigIntegerField()
+    name = models.CharField(max_length=200, blank=True)
+    type = models.CharField(max_length=10)
+    timestamp = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.name} @ {self.timestamp:%Y-%m-%d %H:%M}"
+
+
 class AccountDailyUsage(models.Model):
     """Events and distinct active end users of one account on one day (rolled up at ingestion)."""
 

@@ -96,6 +96,7 @@ from metrics.services.engine_sql import (
     movements_insert_sql,
     period_facts_sql,
 )
+from metrics.services.ingestion import rollups_fold
 from metrics.signals import account_figures_refreshed, metrics_recalculated
 
 # One key for every recalculation: two runs over overlapping ranges serialize instead of
@@ -735,6 +736,8 @@ def metrics_recalculate(
     spans = periods_touching(start=start, end=end, today=today)
     months = _month_spans(start, end)
     batches = _span_batches(spans)
+    # Usage the tracking API stored in the last seconds counts too.
+    rollups_fold()
     with _engine_lock(wait=wait) as got:
         if not got:
             result.skipped = True

@@ -2,17 +2,29 @@
 
 The hot path (`events_ingest`) costs one SQL statement per batch, whatever its size, and
 outside a caller's transaction it commits on its own: the tracking API's write key is
-checked, the end users of the batch are upserted, the events inserted with
-``ON CONFLICT (message_id) DO NOTHING`` and the four daily rollups upserted from the rows
-that statement really inserted (data-modifying CTEs), so a retried batch changes nothing.
+checked, the end users of the batch are upserted and the events inserted with
+``ON CONFLICT (message_id) DO NOTHING`` (data-modifying CTEs), so a retried batch changes
+nothing. What the rows that statement really inserted add to the four daily rollups is
+then counted in one of two ways:
+
+- inline (CSV imports, the demo, any caller inside a transaction that wants the rollups
+  at once): the same statement upserts the rollups and puts the accounts on the
+  AccountChange queue, and `usage_recorded` is announced after commit;
+- deferred (``defer_rollups=True``: the tracking API and the bulk endpoint): the statement
+  only writes one narrow PendingUsage row per usage event, and `rollups_fold`, run every
+  ROLLUP_FOLD_SECONDS by beat (and before every recalculation), deletes the waiting rows
+  and upserts the rollups from all of them in one statement. Upserting four rollups for
+  every batch of 100 events cost as much as storing the events; folding the batches of a
+  few seconds together costs a fraction of it, at the price of rollups a few seconds
+  behind the raw events. The fold queues the accounts and announces `usage_recorded`.
+
 A second statement runs only when the batch holds `group` calls, to attach the events the
 newly linked users sent before (it must see rows committed by others while the first
 statement waited for a lock, hence its own snapshot).
 
-The same statements put the accounts they touched on the AccountChange queue, from which
-`account_figures_refresh_changed` (metrics.services.engine) refreshes their figures within
-seconds, so that health scores and playbooks react to new usage without waiting for the
-next scheduled run.
+From the AccountChange queue `account_figures_refresh_changed` (metrics.services.engine)
+refreshes the accounts' figures within seconds, so that health scores and playbooks react
+to new usage without waiting for the next scheduled run.
 
 Rollups, all counted from newly inserted or newly attached events only:
 - EndUserDailyActivity (user, day): events and core events.
@@ -56,6 +68,7 @@ from accounts.csv_import import Column, Refusals, job_commit, job_create, job_ma
 from csplatform.models import User
 from csplatform.services import api_key_hash
 from csplatform.signals import announce_on_commit
+from metrics.jsonwire import dumps as _dumps
 from metrics.models import Event, Feature, FeatureEvent, Source
 from metrics.models.ingestion import EventImport
 from metrics.signals import usage_recorded
@@ -63,7 +76,9 @@ from metrics.tracking import USAGE_TYPES, Invalid, Message, native_row_parse
 
 WRITE_KEY_PREFIX = "wk_"
 PURGE_BATCH = 10_000
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# Waiting usage rows folded per transaction, and the advisory lock folds share.
+FOLD_CHUNK = 100_000
+FOLD_LOCK = 0x637370_0F01D
 DEADLOCK_RETRIES = 3
 # EndUser.last_seen_at moves only when it would move by more than this: otherwise every
 # batch would write a new version of most of its users' rows.
@@ -315,18 +330,30 @@ queued AS (
 )"""
 
 
-def _ingest_sql() -> str:
+def _ingest_sql(*, deferred: bool) -> str:
+    # Deferred, the statement only puts the usage rows it inserted on the PendingUsage
+    # queue for `rollups_fold`, which also queues the accounts for a figures refresh.
+    writes = _PENDING_CTE if deferred else _rollup_ctes("inserted") + _queue_cte("inserted")
     # The second column names users whose row was created by a concurrent batch after this
     # statement's snapshot and needed no change, so the join above could not see it.
     return (
         _INGEST_HEAD
-        + _rollup_ctes("inserted")
-        + _queue_cte("inserted")
+        + writes
         + """
 SELECT (SELECT ok FROM gate), count(*),
        array_agg(DISTINCT user_id) FILTER (WHERE end_user_id IS NULL AND user_id <> '')
 FROM inserted"""
     )
+
+
+_PENDING_CTE = """
+pending AS (
+    INSERT INTO metrics_pendingusage (account_id, end_user_id, name, type, "timestamp")
+    SELECT account_id, end_user_id, name, type, "timestamp" FROM inserted
+    WHERE account_id IS NOT NULL AND end_user_id IS NOT NULL
+      AND type IN ('track', 'page', 'screen')
+    RETURNING 1
+)"""
 
 
 _INGEST_HEAD = """
@@ -399,14 +426,14 @@ end_users AS (
 msgs AS (
     SELECT * FROM json_to_recordset(%(messages)s::json)
            AS t(message_id text, type text, name text, user_id text, anonymous_id text,
-                ts timestamptz, properties jsonb, context jsonb)
+                "timestamp" timestamptz, properties jsonb, context jsonb)
 ),
 inserted AS (
     INSERT INTO metrics_event (message_id, source_id, type, name, account_id, end_user_id,
                                user_id, anonymous_id, "timestamp", received_at, properties,
                                context)
     SELECT m.message_id, (SELECT source_id FROM gate), m.type, m.name, e.account_id, e.id,
-           m.user_id, m.anonymous_id, m.ts, %(now)s, m.properties, m.context
+           m.user_id, m.anonymous_id, m."timestamp", %(now)s, m.properties, m.context
     FROM msgs m LEFT JOIN end_users e ON e.external_id = m.user_id
     WHERE (SELECT ok FROM gate)
     ORDER BY m.message_id
@@ -465,8 +492,8 @@ def _users_json(users: dict[str, list[Any]]) -> str:
     for uid, (first, last, _tts, traits, _gts, group_id) in users.items():
         row: dict[str, Any] = {
             "external_id": uid,
-            "first_seen": first.isoformat() if first else None,
-            "last_seen": last.isoformat() if last else None,
+            "first_seen": first,
+            "last_seen": last,
             "group_id": group_id,
         }
         if traits:
@@ -488,23 +515,11 @@ def _users_json(users: dict[str, list[Any]]) -> str:
 
 
 def _messages_json(messages: Sequence[Message]) -> str:
-    # One JSON document that PostgreSQL unpacks with json_to_recordset: serialising it is
-    # one C call, where adapting eight Python lists as arrays costs more than the insert.
-    return _dumps(
-        [
-            {
-                "message_id": m.message_id,
-                "type": m.type,
-                "name": m.name,
-                "user_id": m.user_id,
-                "anonymous_id": m.anonymous_id,
-                "ts": m.timestamp.isoformat(),
-                "properties": m.properties,
-                "context": m.context,
-            }
-            for m in messages
-        ]
-    )
+    # One JSON document that PostgreSQL unpacks with json_to_recordset: serialising the
+    # messages (dataclasses, datetimes and all) is one C call, where adapting eight Python
+    # lists as arrays costs more than the insert. Fields the statement does not name
+    # (traits, group_id) are ignored by json_to_recordset.
+    return _dumps(messages)
 
 
 def events_ingest(
@@ -513,8 +528,13 @@ def events_ingest(
     source_id: int | None = None,
     write_key: str | None = None,
     received_at: datetime | None = None,
+    defer_rollups: bool = False,
 ) -> IngestResult:
     """Store a batch of validated messages once each and roll them up (see module doc).
+
+    With `defer_rollups` (the HTTP APIs) the batch's usage waits in PendingUsage and
+    `rollups_fold` adds it to the rollups a few seconds later, many batches in one go;
+    without it (CSV imports, the demo) the rollups change in the same statement.
 
     Messages whose messageId is already stored (a retried batch) are skipped and not
     counted again; so are repeats of a messageId inside the batch. With `write_key`, the
@@ -544,15 +564,16 @@ def events_ingest(
 
     def insert() -> tuple[bool, int, list[str]]:
         with connection.cursor() as cursor:
-            cursor.execute(_ingest_sql(), params)
+            cursor.execute(_ingest_sql(deferred=defer_rollups), params)
             ok, inserted, unseen = cursor.fetchone()
         return bool(ok), int(inserted), list(unseen or ())
 
     ok, inserted, unseen = _retrying(insert, atomic=False)
     if not ok:
         return IngestResult(received=len(messages), inserted=0, authenticated=False)
-    if inserted:
-        # At once outside a transaction (the statement committed on its own).
+    if inserted and not defer_rollups:
+        # At once outside a transaction (the statement committed on its own); deferred,
+        # the fold announces the usage once it is in the rollups.
         announce_on_commit(usage_recorded, sender=Event, account_ids=None)
     to_attach = sorted(set(grouped) | set(unseen))
     if not to_attach:
@@ -570,6 +591,88 @@ def events_ingest(
 
     attached = _retrying(attach, atomic=False)
     return IngestResult(received=len(messages), inserted=inserted, attached=attached)
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    events: int
+    account_ids: list[int]
+    # True when another fold held the lock (wait=False): this one did nothing.
+    skipped: bool = False
+
+
+def _fold_sql() -> str:
+    # Rows of accounts deleted since the event arrived are dropped, not counted.
+    return (
+        """
+WITH
+claimed AS (
+    -- The oldest rows up to the chunk's size, as one range of the primary key. A row of
+    -- a batch still in flight below that bound is not visible yet: the next fold takes it.
+    DELETE FROM metrics_pendingusage
+    WHERE id <= coalesce((SELECT id FROM metrics_pendingusage ORDER BY id
+                          OFFSET %(chunk)s - 1 LIMIT 1), 9223372036854775807)
+    RETURNING account_id, end_user_id, name, type, "timestamp"
+),
+live AS (
+    SELECT c.* FROM claimed c
+    WHERE EXISTS (SELECT 1 FROM accounts_account a WHERE a.id = c.account_id)
+),"""
+        + _rollup_ctes("live")
+        + _queue_cte("live")
+        + """
+SELECT (SELECT count(*) FROM claimed),
+       coalesce((SELECT array_agg(DISTINCT account_id) FROM live), '{}')"""
+    )
+
+
+def rollups_fold(
+    *, wait: bool = True, chunk: int = FOLD_CHUNK, now: datetime | None = None
+) -> FoldResult:
+    """Add the usage waiting in PendingUsage to the four rollups; returns what it added.
+
+    Each chunk of waiting rows is deleted and counted in one statement, so an event is
+    counted once whatever fails or runs at the same time. Folds serialize on an advisory
+    lock (as does `metrics_rollups_rebuild`); with wait=False a fold that finds it taken
+    does nothing and says `skipped` (the periodic task: the running fold takes the rows).
+    The accounts counted go on the AccountChange queue and are announced with
+    `usage_recorded`.
+    """
+    if not ingestion_available():
+        return FoldResult(events=0, account_ids=[])
+    params: dict[str, Any] = {
+        "chunk": chunk,
+        "active_events": list(settings.ACTIVE_EVENTS),
+        "now": now or timezone.now(),
+    }
+    lock = (
+        "SELECT pg_advisory_xact_lock(%s), true"
+        if wait
+        else "SELECT 1, pg_try_advisory_xact_lock(%s)"
+    )
+    total = 0
+    accounts: set[int] = set()
+
+    def run() -> tuple[int, list[int]] | None:
+        with connection.cursor() as cursor:
+            cursor.execute(lock, [FOLD_LOCK])
+            if not cursor.fetchone()[1]:
+                return None
+            cursor.execute(_fold_sql(), params)
+            count, ids = cursor.fetchone()
+        return int(count), list(ids)
+
+    while True:
+        done = _retrying(run)
+        if done is None:
+            return FoldResult(events=total, account_ids=sorted(accounts), skipped=True)
+        total += done[0]
+        accounts.update(done[1])
+        if done[0] < chunk:
+            break
+    if accounts:
+        announce_on_commit(usage_recorded, sender=Event, account_ids=sorted(accounts))
+    return FoldResult(events=total, account_ids=sorted(accounts))
 
 
 def events_attach_pending(*, account_ids: Sequence[int] | None = None) -> int:
@@ -666,6 +769,13 @@ SELECT count(*) FROM usage"""
         params.update(start=start, end=start + timedelta(days=1), day=day)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("LOCK TABLE metrics_event IN SHARE MODE")
+            # Usage still waiting to be folded is in the raw events recounted here.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
+            cursor.execute(
+                'DELETE FROM metrics_pendingusage WHERE "timestamp" >= %(start)s '
+                'AND "timestamp" < %(end)s',
+                params,
+            )
             for table in (
                 "metrics_enduserdailyactivity",
                 "metrics_accountdailyusage",

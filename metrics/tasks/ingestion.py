@@ -23,3 +23,9 @@ def events_attach_account(account_id: int) -> int:
 def events_attach_pending() -> int:
     """Sweep: attach events of every account that appeared without a signal (bulk imports)."""
     return services.events_attach_pending()
+
+
+@shared_task(name="metrics.tasks.ingestion.rollups_fold", ignore_result=True)
+def rollups_fold() -> int:
+    """Every few seconds: add the usage the tracking API stored to the daily rollups."""
+    return services.rollups_fold(wait=False).events

@@ -18,7 +18,6 @@ from metrics.models import (
     EndUserDailyActivity,
     EndUserFeatureDaily,
     Event,
-    Feature,
 )
 from metrics.services import ingestion as services
 from metrics.tests.ingestion_helpers import make_source, post, rollups
@@ -57,23 +56,6 @@ def ingest(batch: list[dict]) -> services.IngestResult:
     messages, errors, _ = batch_parse(batch, received_at=NOW, max_bytes=32 * 1024)
     assert not errors
     return services.events_ingest(messages=messages, received_at=NOW)
-
-
-@pytest.fixture
-def catalogue(db):
-    """'Report Built' is a core feature; 'Exported' a feature that is not core."""
-    reports = services.feature_save(
-        feature=Feature(key="reports", name="Reports", is_core=True), event_names=["Report Built"]
-    )
-    export = services.feature_save(
-        feature=Feature(key="export", name="Export"), event_names=["Exported"]
-    )
-    return reports, export
-
-
-@pytest.fixture
-def northwind(db):
-    return AccountFactory(external_id="CRM-1")
 
 
 def usage_batch() -> list[dict]:
@@ -211,6 +193,7 @@ def test_two_identical_batches_at_once_are_counted_once():
         t.join()
     assert statuses == [200, 200]
     assert Event.objects.filter(type="track").count() == 50
+    services.rollups_fold()
     usage = AccountDailyUsage.objects.get(date=DAY1)
     assert (usage.events, usage.active_users) == (50, 5)
 

@@ -50,6 +50,7 @@ def test_bulk_stores_events_links_accounts_and_counts_a_retry_once(lead):
     again = api(lead).post(BULK, rows(), format="json")
     assert again.json() == {"received": 2, "inserted": 0, "duplicates": 2}
     assert Event.objects.filter(account=account).count() == 2
+    services.rollups_fold()  # the periodic fold, at once
     assert AccountDailyUsage.objects.get(account=account).events == 2
 
 

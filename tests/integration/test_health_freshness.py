@@ -1,9 +1,11 @@
 """A score moves within a minute of the data: an event through /v1/track reaches the
 account's health through the real scheduler, a real worker and Redis, with no nightly run.
 
-The worker runs beat inside it with the refresh of changed accounts every two seconds
-(ACCOUNT_REFRESH_SECONDS), so the whole path is the production one: ingestion queues the
-account, beat's job rebuilds its figures and announces them, health rescores it.
+The worker runs beat inside it with the fold of waiting usage every second
+(ROLLUP_FOLD_SECONDS) and the refresh of changed accounts every two (ACCOUNT_REFRESH_SECONDS),
+so the whole path is the production one: ingestion stores the event, beat's fold adds it
+to the rollups and queues the account, beat's refresh rebuilds its figures and announces
+them, health rescores it.
 """
 
 from __future__ import annotations
@@ -43,7 +45,12 @@ def test_an_event_through_the_tracking_api_moves_the_score_without_the_nightly_r
     before = HealthScore.objects.get(account=account)
     assert (before.score, before.color) == (Decimal("0.00"), "red")  # no core feature used
 
-    start_worker(IT_BEAT="1", ACCOUNT_REFRESH_SECONDS="2", ACCOUNT_REFRESH_DEBOUNCE_SECONDS="1")
+    start_worker(
+        IT_BEAT="1",
+        ROLLUP_FOLD_SECONDS="1",
+        ACCOUNT_REFRESH_SECONDS="2",
+        ACCOUNT_REFRESH_DEBOUNCE_SECONDS="1",
+    )
     _, key = ingestion.source_create(name="app")
     client = Client()
     sent = time.monotonic()

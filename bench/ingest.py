@@ -2,8 +2,10 @@
 """Ingestion throughput through /v1/batch on the real WSGI stack, beside PostgreSQL's COPY.
 
 Starts gunicorn (2 workers) on the database at DATABASE_URL, creates a source, links
-end users to existing accounts with `group` calls, then posts EVENTS track events in
-batches of 100 from a few concurrent clients and reports events per second. In the same
+end users to existing accounts with `group` calls, then posts --events track events in
+batches of 100 from a few concurrent keep-alive clients, --rounds times, and reports the
+median events per second with every round's figure (this machine's speed varies from
+minute to minute). In the same
 run it COPYs the same number of rows straight into metrics_event and reports PostgreSQL's
 own rate, the ceiling no HTTP ingestion can pass. The requests leave their usage waiting
 for the rollups; a thread folds it in every ROLLUP_FOLD_SECONDS meanwhile, as beat does, and
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -46,8 +49,12 @@ BATCH = 100
 EVENT_NAMES = [f"Feature {i} Used" for i in range(20)] + ["Signed In", "Page Viewed"]
 
 
-def build_batches(run: str, events: int, users: int, sent_at: str) -> list[bytes]:
-    rng = random.Random(42)
+def build_batches(
+    run: str, events: int, users: int, sent_at: str, ids: str | None = None
+) -> list[bytes]:
+    """Bodies of track events of the users `{run}-u<n>`, with message ids `{ids}-<n>`."""
+    ids = ids or run
+    rng = random.Random(ids)
     now = datetime.now(UTC)
     bodies: list[bytes] = []
     for start in range(0, events, BATCH):
@@ -62,7 +69,7 @@ def build_batches(run: str, events: int, users: int, sent_at: str) -> list[bytes
                     "properties": {"plan": "pro", "value": i % 97},
                     "context": {"library": {"name": "bench", "version": "1"}},
                     "timestamp": ts.isoformat(timespec="milliseconds"),
-                    "messageId": f"{run}-{i}",
+                    "messageId": f"{ids}-{i}",
                 }
             )
         bodies.append(json.dumps({"batch": batch, "sentAt": sent_at}).encode())
@@ -86,20 +93,23 @@ def group_batches(run: str, users: int, account_ids: list[str]) -> list[bytes]:
 
 
 @dataclass(frozen=True)
-class Folds:
-    count: int
-    seconds: float
-    events: int
-    last: float
-    rolled_rate: float
+class Round:
+    """One measured round: the requests, with folds beside them, then the last fold."""
+
+    rate: float  # events/s through HTTP
+    rolled_rate: float  # events/s until the last one is in the rollups
+    folds: int
+    fold_seconds: float
+    fold_events: int
+    last_fold: float
     # CPU time per 1,000 events of each kind of process, while the requests and folds ran.
     cpu_ms_per_1000: dict[str, float]
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by PostgreSQL, gunicorn and this process (Linux /proc)."""
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each PostgreSQL, gunicorn and this process (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    totals: dict[str, float] = {}
+    found: dict[int, tuple[str, float]] = {}
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
             continue
@@ -109,21 +119,28 @@ def cpu_seconds() -> dict[str, float]:
         except OSError:
             continue
         name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1].split()
-        if name == "postgres" or name.startswith("postgres"):
+        if name.startswith("postgres"):
             # Backends are titled "postgres: <cluster>: <user> <db> <client> …".
-            kind = (
-                "PostgreSQL"
-                if b"127.0.0.1" in cmdline or b"[local]" in cmdline
-                else ("PostgreSQL background (WAL, checkpoints, autovacuum)")
-            )
+            local = b"127.0.0.1" in cmdline or b"[local]" in cmdline
+            kind = "PostgreSQL" if local else "PostgreSQL background"
         elif b"gunicorn" in cmdline:
             kind = "gunicorn"
         elif int(pid) == os.getpid():
-            kind = "load generator and folds (this process)"
+            kind = "load generator and folds"
         else:
             continue
-        totals[kind] = totals.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return totals
+        found[int(pid)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per kind since `before`, by process (a process that ended is left out)."""
+    used: dict[str, float] = {}
+    for pid, (kind, seconds) in cpu_by_process().items():
+        then = before.get(pid)
+        start = then[1] if then and then[0] == kind else 0.0
+        used[kind] = used.get(kind, 0.0) + seconds - start
+    return used
 
 
 class Folder(threading.Thread):
@@ -258,7 +275,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=200_000, help="events per round")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds (median shown)")
     parser.add_argument("--users", type=int, default=5_000)
     parser.add_argument("--clients", type=int, default=6, help="concurrent HTTP clients")
     args = parser.parse_args()
@@ -279,7 +297,6 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.conf import settings
 
     from accounts.models import Account
     from metrics.models import Feature
@@ -304,49 +321,67 @@ def main() -> int:
 
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
 
-    print(f"preparing {args.events:,} events for {args.users:,} users …", flush=True)
+    print(
+        f"preparing {args.rounds} rounds of {args.events:,} events for {args.users:,} users …",
+        flush=True,
+    )
     sent_at = datetime.now(UTC).isoformat()
     groups = group_batches(run, args.users, account_ids)
-    bodies = build_batches(run, args.events, args.users, sent_at)
+    warm_up = build_batches(run, 20 * BATCH, args.users, sent_at, ids=f"{run}-w")
+    rounds_bodies = [
+        build_batches(run, args.events, args.users, sent_at, ids=f"{run}-r{n}")
+        for n in range(args.rounds)
+    ]
 
     port = free_port()
     server = start_server(env, port)
+    rounds: list[Round] = []
     try:
         post_all(port, auth, groups, args.clients)
-        post_all(port, auth, bodies[:20], args.clients)  # warm up both workers
+        post_all(port, auth, warm_up, args.clients)  # both workers warm
         services.rollups_fold()
-        # The fold runs beside the requests every ROLLUP_FOLD_SECONDS, as beat runs it.
-        folder = Folder(settings.ROLLUP_FOLD_SECONDS)
-        cpu_before = cpu_seconds()
-        folder.start()
-        elapsed = post_all(port, auth, bodies[20:], args.clients)
-        folder.stop()
-        started = time.perf_counter()
-        last = services.rollups_fold()
-        last_fold = time.perf_counter() - started
-        cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds().items()}
-        sent = args.events - 20 * BATCH
-        rate = sent / elapsed
-        rolled_rate = sent / (elapsed + last_fold)
-        retry = post_all(port, auth, bodies[20:120], args.clients)
+        for n, bodies in enumerate(rounds_bodies, start=1):
+            rounds.append(measure_round(port, auth, bodies, args.clients))
+            print(f"  round {n}: {rounds[-1].rate:,.0f} events/s", flush=True)
+        retry = post_all(port, auth, rounds_bodies[0][:100], args.clients)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
-    folds = Folds(
-        count=folder.count + 1,
-        seconds=folder.seconds + last_fold,
-        events=folder.events + last.events,
-        last=last_fold,
-        rolled_rate=rolled_rate,
-        cpu_ms_per_1000={k: v * 1000 / (sent / 1000) for k, v in cpu.items()},
-    )
 
-    copy = copy_rate(url, run, sent, source.pk)
+    copy = copy_rate(url, run, args.events, source.pk)
 
     try:
-        return report(url, run, args, rate, retry, copy, folds)
+        return report(url, run, args, rounds, retry, copy)
     finally:
         cleanup(url, run, source.pk)
+
+
+def measure_round(port: int, auth: str, bodies: list[bytes], clients: int) -> Round:
+    """Post `bodies` while a thread folds every ROLLUP_FOLD_SECONDS, as beat does; then
+    fold what is left, so that the round ends when the last event is in the rollups."""
+    from django.conf import settings
+
+    from metrics.services.ingestion import rollups_fold
+
+    sent = sum(body.count(b'"messageId"') for body in bodies)
+    folder = Folder(settings.ROLLUP_FOLD_SECONDS)
+    before = cpu_by_process()
+    folder.start()
+    elapsed = post_all(port, auth, bodies, clients)
+    folder.stop()
+    started = time.perf_counter()
+    last = rollups_fold()
+    last_fold = time.perf_counter() - started
+    cpu = cpu_used(before)
+    return Round(
+        rate=sent / elapsed,
+        rolled_rate=sent / (elapsed + last_fold),
+        folds=folder.count + 1,
+        fold_seconds=folder.seconds + last_fold,
+        fold_events=folder.events + last.events,
+        last_fold=last_fold,
+        cpu_ms_per_1000={k: v * 1000 / (sent / 1000) for k, v in cpu.items()},
+    )
 
 
 def cleanup(url: str, run: str, source_id: int) -> None:
@@ -377,10 +412,9 @@ def report(
     url: str,
     run: str,
     args: argparse.Namespace,
-    rate: float,
+    rounds: list[Round],
     retry: float,
     copy: float,
-    folds: Folds,
 ) -> int:
     with psycopg.connect(url) as conn:
         stored = conn.execute(
@@ -398,34 +432,50 @@ def report(
             [f"{run}-%"],
         ).fetchone()[0]
 
+    def line(label: str, values: list[float], target: int | None = None) -> None:
+        mid = statistics.median(values)
+        flag = "" if target is None or mid >= target else "  ✗"
+        spread = " / ".join(f"{v:,.0f}" for v in values) if len(values) > 1 else ""
+        goal = f"{target:8,d}" if target else " " * 8
+        print(f"{label:40} {mid:10,.0f} {goal}{flag:3}  {spread}")
+
     print()
-    print(f"ingestion · gunicorn 2 workers · {args.clients} clients · batches of {BATCH} events")
-    header = f"{'path':44} {'events/s':>10} {'target':>8}"
+    print(
+        f"ingestion · gunicorn 2 workers · {args.clients} keep-alive clients · batches of "
+        f"{BATCH} events · {len(rounds)} rounds of {args.events:,} events (median, rounds)"
+    )
+    header = f"{'path':40} {'events/s':>10} {'target':>8}"
     print(header)
     print("-" * len(header))
-    flag = "" if rate >= TARGET else "  ✗"
-    print(f"{'POST /v1/batch (Segment format)':44} {rate:10,.0f} {TARGET:8,d}{flag}")
-    flag = "" if folds.rolled_rate >= TARGET else "  ✗"
-    print(
-        f"{'  until the last one is in the rollups':44} {folds.rolled_rate:10,.0f} {TARGET:8,d}{flag}"
-    )
-    print(f"{'  same 10,000 again (all duplicates)':44} {10_000 / retry:10,.0f}")
-    print(f"{'PostgreSQL COPY into metrics_event':44} {copy:10,.0f}")
+    line("POST /v1/batch (Segment format)", [r.rate for r in rounds], TARGET)
+    line("  until the last is in the rollups", [r.rolled_rate for r in rounds], TARGET)
+    line("  10,000 again (all duplicates)", [10_000 / retry])
+    line("PostgreSQL COPY into metrics_event", [copy])
     print()
+    rate = statistics.median(r.rate for r in rounds)
     print(
         f"HTTP ingestion runs at {rate / copy:.0%} of PostgreSQL's COPY rate into the same "
         f"table, in the same run."
     )
+    folds = sum(r.folds for r in rounds)
+    fold_seconds = sum(r.fold_seconds for r in rounds)
+    fold_events = sum(r.fold_events for r in rounds)
     print(
-        f"rollups: {folds.count} folds beside the requests took {folds.seconds:.1f} s for "
-        f"{folds.events:,} events; the last one, after the last request, {folds.last:.2f} s"
+        f"rollups: {folds} folds took {fold_seconds:.1f} s for {fold_events:,} events "
+        f"({fold_seconds / fold_events * 1e6:.0f} µs an event); the last of each round, after "
+        f"its last request, {statistics.median(r.last_fold for r in rounds):.2f} s (median)"
     )
-    if folds.cpu_ms_per_1000:
-        parts = ", ".join(f"{k} {v:.0f} ms" for k, v in sorted(folds.cpu_ms_per_1000.items()))
-        print(f"CPU per 1,000 events: {parts}")
-    ok = stored == args.events and rolled == args.events
+    kinds = sorted({k for r in rounds for k in r.cpu_ms_per_1000})
+    if kinds:
+        parts = ", ".join(
+            f"{k} {statistics.median(r.cpu_ms_per_1000.get(k, 0.0) for r in rounds):.0f} ms"
+            for k in kinds
+        )
+        print(f"CPU per 1,000 events (median): {parts}")
+    expected = len(rounds) * args.events + 20 * BATCH
+    ok = stored == expected and rolled == expected
     print(
-        f"check: {stored:,} events stored for {args.events:,} sent; rollups count {rolled:,} "
+        f"check: {stored:,} events stored for {expected:,} sent; rollups count {rolled:,} "
         f"events over {users_active:,} user-days {'✓' if ok else '✗ MISMATCH'}"
     )
     return 0 if ok else 1

@@ -590,6 +590,9 @@ def events_ingest(
             return int(cursor.fetchone()[0])
 
     attached = _retrying(attach, atomic=False)
+    if attached and defer_rollups:
+        # Attached events are rolled up by the attach itself, deferred or not.
+        announce_on_commit(usage_recorded, sender=Event, account_ids=None)
     return IngestResult(received=len(messages), inserted=inserted, attached=attached)
 
 

@@ -133,6 +133,27 @@ def test_the_fold_queues_the_accounts_and_announces_their_usage(
     }
 
 
+def test_a_group_call_through_the_api_rolls_up_earlier_events_at_once_and_announces_it(
+    catalogue, northwind, django_capture_on_commit_callbacks
+):
+    ingest_deferred([track("t1", "ann", "Exported")])  # ann has no account yet: waits
+    assert not PendingUsage.objects.exists()
+    heard: list[Any] = []
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        heard.append(sender)
+
+    usage_recorded.connect(receiver, dispatch_uid="test-attach")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = ingest_deferred([group("g1", "ann", "CRM-1")])
+    finally:
+        usage_recorded.disconnect(dispatch_uid="test-attach")
+    assert result.attached == 1
+    assert heard == [Event]
+    assert AccountDailyUsage.objects.get(account=northwind, date=DAY1).events == 1
+
+
 def test_usage_of_an_account_deleted_before_the_fold_is_dropped(catalogue, northwind):
     other = AccountFactory(external_id="CRM-2")
     ingest_deferred([group("g9", "zoe", "CRM-2"), track("z1", "zoe", "Exported")])

@@ -14,7 +14,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/csp
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 TEST_WORKERS ?= auto
 
-.PHONY: help install run web worker beat setup test test-fast lint format bench clean chromium harfbuzz-subset messages
+.PHONY: help install run web worker fastworker beat setup test test-fast lint format bench clean chromium harfbuzz-subset messages
 
 help:
 	@echo "make run    start the platform with demo data (SQLite + built-in broker unless configured)"
@@ -39,15 +39,17 @@ setup: install
 
 run: setup
 	@echo ""
-	@echo "  csplatform is starting on http://$(HOST):$(PORT)/login/  (Ctrl-C stops web, worker and beat)"
+	@echo "  csplatform is starting on http://$(HOST):$(PORT)/login/  (Ctrl-C stops web, workers and beat)"
 	@echo ""
 	PATH="$(abspath $(BIN)):$$PATH" HOST=$(HOST) PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
-# The three processes of the Procfile, one by one (docker-compose runs the same commands).
+# The processes of the Procfile, one by one (docker-compose runs the same commands).
 web: install
 	$(BIN)/gunicorn csplatform.wsgi --bind $${HOST:-0.0.0.0}:$${PORT:-8000} --workers $${WEB_CONCURRENCY:-2} --access-logfile -
 worker: install
 	$(BIN)/celery -A csplatform worker --loglevel INFO --concurrency $${CELERY_CONCURRENCY:-2}
+fastworker: install
+	$(BIN)/celery -A csplatform worker --loglevel INFO --concurrency 1 --hostname fast@%h --exclude-queues $${CELERY_QUEUE:-csplatform}
 beat: install
 	$(BIN)/celery -A csplatform beat --loglevel INFO
 

@@ -30,7 +30,7 @@ def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 def platform_stack(
     url: str, *, name: str, redis_db: int, **extra_env: str
 ) -> Iterator[tuple[str, str]]:
-    """Start web and worker (with beat) against the database at `url`; yields the base URL
+    """Start web, worker (with beat) and fastworker against the database at `url`; yields the base URL
     and the Celery queue; stops both on exit. Logs go to var/bench/<name>-*.log."""
     bindir = Path(sys.executable).parent
     port = free_port()
@@ -53,10 +53,14 @@ def platform_stack(
     gunicorn = [str(bindir / "gunicorn"), "csplatform.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
     celery = [str(bindir / "celery"), "-A", "csplatform", "worker", "--beat"]
     celery += ["--loglevel", "WARNING", "--concurrency", "2"]
-    celery += ["--queues", queue, "--hostname", f"{queue}@%h"]
+    celery += ["--queues", f"{queue},{queue}-fast", "--hostname", f"{queue}@%h"]
+    # As the Procfile's fastworker: the latency-critical tasks' own process.
+    fast = [str(bindir / "celery"), "-A", "csplatform", "worker", "--loglevel", "WARNING"]
+    fast += ["--concurrency", "1", "--queues", f"{queue}-fast", "--hostname", f"fast-{queue}@%h"]
     procs = [
         _start(gunicorn, env, logs / f"{name}-web.log"),
         _start(celery, env, logs / f"{name}-worker.log"),
+        _start(fast, env, logs / f"{name}-fastworker.log"),
     ]
     try:
         base = f"http://127.0.0.1:{port}"

@@ -120,7 +120,7 @@ class Worker:
                     "--concurrency",
                     self.env.get("IT_CONCURRENCY", "1"),
                     "--queues",
-                    self.env["CELERY_QUEUE"],
+                    f"{self.env['CELERY_QUEUE']},{self.env['CELERY_QUEUE']}-fast",
                     "--without-gossip",
                     "--without-mingle",
                     "--without-heartbeat",

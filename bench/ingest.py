@@ -393,6 +393,7 @@ def cleanup(url: str, run: str, source_id: int) -> None:
             f"DELETE FROM metrics_enduserfeaturedaily WHERE end_user_id IN ({users})",
             f"DELETE FROM metrics_accountdailyusage WHERE account_id IN ({accounts})",
             f"DELETE FROM metrics_accountfeaturedailyusage WHERE account_id IN ({accounts})",
+            f"DELETE FROM metrics_accountchange WHERE account_id IN ({accounts})",
             "DELETE FROM metrics_event WHERE message_id LIKE %(p)s",
             "DELETE FROM metrics_enduser WHERE external_id LIKE %(p)s",
             "DELETE FROM metrics_source WHERE id = %(source)s",

@@ -68,6 +68,7 @@ from accounts.csv_import import Column, Refusals, job_commit, job_create, job_ma
 from csplatform.models import User
 from csplatform.services import api_key_hash
 from csplatform.signals import announce_on_commit
+from csplatform.sql import jit_off
 from metrics.jsonwire import dumps as _dumps
 from metrics.models import Event, Feature, FeatureEvent, Source
 from metrics.models.ingestion import EventImport
@@ -673,7 +674,7 @@ def rollups_fold(
             # row and joins it to accounts and features row by row; hash joins are several
             # times faster for the thousands a fold takes, and as cheap for a few.
             cursor.execute("SET LOCAL enable_nestloop = off")
-            cursor.execute("SET LOCAL jit = off")
+            jit_off()
             cursor.execute(_fold_sql(), params)
             count, ids = cursor.fetchone()
         return int(count), list(ids)

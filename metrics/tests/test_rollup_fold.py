@@ -63,18 +63,28 @@ def test_the_tracking_api_leaves_usage_waiting_until_the_fold_counts_it(catalogu
     assert AccountDailyUsage.objects.get(account=northwind, date=DAY1).events == 5
 
 
-def test_folding_gives_the_rollups_inline_ingestion_gives(catalogue, northwind):
+def inline_then_deferred() -> dict[str, list[tuple]]:
+    """Ingest `later_batches` inline and return the rollups; then forget every event and
+    rollup and ingest the same batches deferred (their usage waits for a fold)."""
     for batch in later_batches():
         ingest(batch)
     inline = rollups()
     Event.objects.all().delete()
-    AccountDailyUsage.objects.all().delete()
-    for model in ("enduserdailyactivity", "enduserfeaturedaily", "accountfeaturedailyusage"):
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM metrics_{model}")
-
+    with connection.cursor() as cursor:
+        for table in (
+            "accountdailyusage",
+            "enduserdailyactivity",
+            "enduserfeaturedaily",
+            "accountfeaturedailyusage",
+        ):
+            cursor.execute(f"DELETE FROM metrics_{table}")
     for batch in later_batches():
         ingest_deferred(batch)
+    return inline
+
+
+def test_folding_gives_the_rollups_inline_ingestion_gives(catalogue, northwind):
+    inline = inline_then_deferred()
     # One fold for the four batches, as when they arrive within the same few seconds.
     assert rollups() == inline
     assert inline["account"] == [
@@ -84,20 +94,7 @@ def test_folding_gives_the_rollups_inline_ingestion_gives(catalogue, northwind):
 
 
 def test_small_chunks_count_the_same(catalogue, northwind):
-    for batch in later_batches():
-        ingest(batch)
-    inline = rollups()
-    Event.objects.all().delete()
-    for model in (
-        "accountdailyusage",
-        "enduserdailyactivity",
-        "enduserfeaturedaily",
-        "accountfeaturedailyusage",
-    ):
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM metrics_{model}")
-    for batch in later_batches():
-        ingest_deferred(batch)
+    inline = inline_then_deferred()
 
     assert services.rollups_fold(chunk=3, now=NOW).events == 10
     assert rollups() == inline

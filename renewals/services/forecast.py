@@ -23,15 +23,6 @@ from renewals.choices import ForecastCategory, Outcome, RenewalStage
 from renewals.models import FORECAST_FIELDS, Renewal
 from renewals.services.closing import SOURCE, renewal_task_key
 
-EDITABLE = (
-    "stage",
-    "forecast_category",
-    "probability",
-    "expected_outcome",
-    "expected_arr",
-    "notes",
-)
-
 
 def default_probability(category: str) -> int:
     return int(settings.RENEWALS_PROBABILITY[ForecastCategory(category).value])
